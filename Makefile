@@ -1,0 +1,84 @@
+# Everything a person runs is a target here; the README lists them.
+# `make run` does the whole pipeline end to end; `make test` runs the test suite.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DBT := cd dbt_project && ../$(BIN)/dbt
+
+# uv must never download a Python: it uses the interpreter this machine has.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+export DAGSTER_HOME := $(CURDIR)/data/dagster
+# Settings for a person's own machine (see .env.example), exported to every command.
+-include .env
+export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env 2>/dev/null)
+
+# Use uv from PATH; without one, install it into .tools/ with pip (no root, no network beyond PyPI).
+UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
+
+.PHONY: help install run test lint format dev manifest db-up db-down db-status psql demo-seed summary clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+install: | $(UV) ## Install the locked dependencies into .venv
+	$(UV) sync --locked --quiet
+
+run: install db-up demo-seed manifest ## Run the whole pipeline end to end: load, transform, test
+	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster job execute -m orchestration.definitions -j refresh_warehouse \
+		-c orchestration/run_config/make_run.yaml
+	@$(MAKE) --no-print-directory summary
+
+test: install ## Run the test suite (against its own throwaway embedded Postgres)
+	$(BIN)/pytest
+
+lint: install ## ruff and sqlfluff, zero violations
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project
+
+format: install ## Fix what ruff and sqlfluff can fix
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/sqlfluff fix dbt_project
+
+dev: install db-up manifest ## Open the Dagster UI on http://127.0.0.1:3000
+	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+manifest: install ## Parse the dbt project into target/manifest.json (Dagster reads it)
+	$(DBT) parse --quiet
+
+db-up: install ## Start the embedded Postgres (no-op if it runs or PGHOST is set)
+	$(BIN)/python -m warehouse up
+
+db-down: install ## Stop the embedded Postgres
+	$(BIN)/python -m warehouse down
+
+db-status: install ## Say whether Postgres runs and print its postgresql:// URL
+	$(BIN)/python -m warehouse status
+
+psql: install ## Open psql on the warehouse
+	$(BIN)/python -m warehouse psql
+
+demo-seed: install ## Create the demo shop database with its rows
+	$(BIN)/python -m demo_sources seed
+
+summary: install ## List the warehouse's tables with row counts
+	@echo
+	@$(BIN)/python -m warehouse summary
+	@echo
+	@echo "Open the Dagster UI with 'make dev' (http://127.0.0.1:3000), psql with 'make psql'."
+
+clean: ## Remove build output (keeps data/ and .venv)
+	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Assets: ingestion (dlt) and transformation (dbt)."""

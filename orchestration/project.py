@@ -1,0 +1,31 @@
+"""The dbt project as Dagster sees it, and the warehouse settings the whole code location uses."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from warehouse.settings import PROJECT_ROOT, libpq_env, load_settings
+
+settings = load_settings()
+
+if os.environ.get("WAREHOUSE_URL"):
+    # dbt's profiles.yml reads the PG* variables; expand the URL so dbt sees the same server.
+    os.environ.update(libpq_env(settings))
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+"""The dbt installed beside this Python, whether or not the virtualenv is on PATH."""
+
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target=os.environ.get("DBT_TARGET", "dev"),
+)
+# Under `dagster dev` this runs `dbt parse` so edits to SQL show up on reload; everywhere else the
+# manifest must already exist (`make manifest`), so loading definitions never parses the project.
+dbt_project.prepare_if_dev()
