@@ -25,6 +25,8 @@ dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
     target=os.environ.get("DBT_TARGET", "dev"),
+    # dbt's own variable, so a hand-run dbt and Dagster agree on where the manifest is.
+    target_path=os.environ.get("DBT_TARGET_PATH", "target"),
 )
 # Under `dagster dev` this runs `dbt parse` so edits to SQL show up on reload; everywhere else the
 # manifest must already exist (`make manifest`), so loading definitions never parses the project.

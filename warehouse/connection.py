@@ -20,9 +20,10 @@ def explain_connection_error(settings: WarehouseSettings, error: Exception, data
     text = str(error)
     where = f"{settings.host}:{settings.port}"
     if "password authentication failed" in text or "no password supplied" in text:
+        # The server answers the same for an unknown user, so both variables are suspects.
         return (
-            f"PostgreSQL at {where} rejected the password for user {settings.user!r}: "
-            "check PGPASSWORD"
+            f"PostgreSQL at {where} rejected user {settings.user!r} and its password: "
+            "check PGUSER and PGPASSWORD"
         )
     if "role" in text and "does not exist" in text:
         return f"PostgreSQL at {where} has no user {settings.user!r}: check PGUSER"

@@ -27,4 +27,6 @@ shop_tables = [
 )
 def shop_raw_tables(context: AssetExecutionContext, dlt: DagsterDltResource):
     """Load the shop database into raw_shop."""
-    yield from dlt.run(context=context)
+    # A fresh source per run: its tables are reflected at extraction, and a source object
+    # reused by a long-lived process would carry the previous run's state.
+    yield from dlt.run(context=context, dlt_source=shop_source(settings))

@@ -1,0 +1,91 @@
+"""Every test runs against a throwaway embedded PostgreSQL, never the user's dev data.
+
+``pytest_configure`` points the whole session at temporary folders and a free port before any
+project module reads the environment (the Dagster definitions read it at import).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from warehouse.settings import PROJECT_ROOT, WarehouseSettings, load_settings
+
+CONNECTION_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "WAREHOUSE_URL")
+
+FAST_THROWAWAY_SERVER = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+"""Durability costs time and buys nothing for a server deleted at the end of the session."""
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+_session_dir = Path(tempfile.mkdtemp(prefix="elt-platform-tests-"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for variable in CONNECTION_VARIABLES:
+        os.environ.pop(variable, None)
+    os.environ.update(
+        {
+            "PGPORT": str(free_port()),
+            "PLATFORM_DATA_DIR": str(_session_dir / "data"),
+            "DBT_TARGET": "dev",
+            "DBT_TARGET_PATH": str(_session_dir / "dbt-target"),
+            "DBT_LOG_PATH": str(_session_dir / "dbt-logs"),
+            "DAGSTER_HOME": str(_session_dir / "dagster"),
+        }
+    )
+    (_session_dir / "dagster").mkdir(parents=True, exist_ok=True)
+    (_session_dir / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from warehouse.embedded import EmbeddedPostgres
+
+    EmbeddedPostgres(load_settings()).stop()
+    shutil.rmtree(_session_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def warehouse() -> Iterator[WarehouseSettings]:
+    """The session's embedded server, started once, with its warehouse database created."""
+    from warehouse.connection import ensure_database
+    from warehouse.embedded import EmbeddedPostgres
+
+    settings = load_settings()
+    EmbeddedPostgres(settings, server_options=FAST_THROWAWAY_SERVER).start()
+    ensure_database(settings, settings.database)
+    yield settings
+
+
+def run_dbt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run dbt in the project folder as an analyst would, capturing its output."""
+    return subprocess.run(
+        [DBT, *args],
+        cwd=PROJECT_ROOT / "dbt_project",
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """``dbt parse`` once for the session, as ``make manifest`` does; no database needed."""
+    result = run_dbt("parse", "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"

@@ -1,0 +1,81 @@
+"""Connection settings: one story from environment variables to every tool."""
+
+import pytest
+
+from warehouse.settings import (
+    EMBEDDED_PORT,
+    SettingsError,
+    libpq_env,
+    load_settings,
+)
+
+
+def test_no_variables_means_the_embedded_server_on_loopback():
+    settings = load_settings({})
+
+    assert settings.embedded
+    assert (settings.host, settings.port) == ("127.0.0.1", EMBEDDED_PORT)
+    assert settings.url() == f"postgresql://postgres:postgres@127.0.0.1:{EMBEDDED_PORT}/warehouse"
+
+
+def test_pgport_alone_moves_the_embedded_server():
+    settings = load_settings({"PGPORT": "6000"})
+
+    assert settings.embedded
+    assert settings.port == 6000
+
+
+def test_pghost_selects_an_external_server_on_the_standard_port():
+    settings = load_settings({"PGHOST": "db.example.com", "PGUSER": "etl", "PGPASSWORD": "s3cret"})
+
+    assert not settings.embedded
+    assert (settings.host, settings.port, settings.user) == ("db.example.com", 5432, "etl")
+
+
+def test_warehouse_url_is_parsed_with_escaped_password():
+    settings = load_settings({"WAREHOUSE_URL": "postgresql://etl:p%40ss@db.internal:6543/analytics"})
+
+    assert not settings.embedded
+    assert (settings.host, settings.port, settings.database) == ("db.internal", 6543, "analytics")
+    assert settings.password == "p@ss"
+    assert settings.url() == "postgresql://etl:p%40ss@db.internal:6543/analytics"
+
+
+def test_warehouse_url_wins_over_pg_variables():
+    settings = load_settings(
+        {"WAREHOUSE_URL": "postgresql://etl:x@db.internal/analytics", "PGHOST": "other"}
+    )
+
+    assert settings.host == "db.internal"
+
+
+def test_hidden_password_and_driver_in_urls():
+    settings = load_settings({})
+
+    assert "****" in settings.url(hide_password=True)
+    assert settings.url("shop", driver="psycopg2").startswith("postgresql+psycopg2://")
+    assert settings.url("shop").endswith("/shop")
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"PGPORT": "abc"}, "PGPORT"),
+        ({"PGPORT": "70000"}, "PGPORT"),
+        ({"WAREHOUSE_URL": "mysql://db/x"}, "WAREHOUSE_URL"),
+        ({"WAREHOUSE_URL": "postgresql://db:port/x"}, "WAREHOUSE_URL"),
+    ],
+)
+def test_malformed_settings_name_the_variable(environ, variable):
+    with pytest.raises(SettingsError, match=variable):
+        load_settings(environ)
+
+
+def test_libpq_env_leaves_pghost_out_for_the_embedded_server():
+    embedded = libpq_env(load_settings({"PGPORT": "6000"}))
+    external = libpq_env(load_settings({"WAREHOUSE_URL": "postgresql://u:p@db.internal/w"}))
+
+    assert "PGHOST" not in embedded
+    assert load_settings(embedded).embedded
+    assert external["PGHOST"] == "db.internal"
+    assert not load_settings(external).embedded
