@@ -31,7 +31,7 @@ help: ## List the targets
 	.tools/bin/pip install --quiet --disable-pip-version-check uv
 
 install: | $(UV) ## Install the locked dependencies into .venv
-	$(UV) sync --locked --quiet
+	@$(UV) sync --locked --quiet
 
 run: install db-up demo-seed manifest ## Run the whole pipeline end to end: load, transform, test
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml

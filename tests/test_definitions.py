@@ -1,5 +1,7 @@
 """The Dagster definitions load and form one connected lineage graph."""
 
+import itertools
+
 import pytest
 from dagster import AssetKey
 
@@ -40,7 +42,7 @@ def test_lineage_runs_from_the_shop_database_to_the_mart(asset_graph):
         AssetKey(["staging", "stg_shop__customers"]),
         AssetKey(["marts", "dim_customers"]),
     ]
-    for upstream, downstream in zip(chain, chain[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(chain):
         assert upstream in asset_graph.get(downstream).parent_keys
 
 

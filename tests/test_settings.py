@@ -33,7 +33,9 @@ def test_pghost_selects_an_external_server_on_the_standard_port():
 
 
 def test_warehouse_url_is_parsed_with_escaped_password():
-    settings = load_settings({"WAREHOUSE_URL": "postgresql://etl:p%40ss@db.internal:6543/analytics"})
+    settings = load_settings(
+        {"WAREHOUSE_URL": "postgresql://etl:p%40ss@db.internal:6543/analytics"}
+    )
 
     assert not settings.embedded
     assert (settings.host, settings.port, settings.database) == ("db.internal", 6543, "analytics")

@@ -57,10 +57,17 @@ def summary(settings: WarehouseSettings) -> None:
     with conn, conn.cursor() as cursor:
         cursor.execute(
             """
-            select table_schema, table_name, table_type
-            from information_schema.tables
-            where table_schema not in %s and table_name not like '\\_dlt\\_%%'
-            order by table_schema, table_name
+            select tables.table_schema, tables.table_name, tables.table_type
+            from information_schema.tables as tables
+            where tables.table_schema not in %s
+              and tables.table_name not like '\\_dlt\\_%%'
+              -- dlt's scratch schema for merges: <dataset>_staging beside a dataset it loads
+              and not exists (
+                  select 1 from information_schema.tables as dlt_loads
+                  where dlt_loads.table_name = '_dlt_loads'
+                    and tables.table_schema = dlt_loads.table_schema || '_staging'
+              )
+            order by tables.table_schema, tables.table_name
             """,
             (SUMMARY_SCHEMA_EXCLUDES,),
         )
