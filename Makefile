@@ -14,6 +14,8 @@ DBT := cd dbt_project && ../$(BIN)/dbt
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 export DAGSTER_HOME := $(CURDIR)/data/dagster
+# As if the virtualenv were activated: Dagster and dbt start each other by name.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Settings for a person's own machine (see .env.example), exported to every command.
 -include .env
 export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env 2>/dev/null)
