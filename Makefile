@@ -23,7 +23,10 @@ export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env 2>/dev/null)
 # Use uv from PATH; without one, install it into .tools/ with pip (no root, no network beyond PyPI).
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 
-.PHONY: help install run test lint format dev manifest db-up db-down db-status psql demo-seed summary clean
+DAYS ?= 1
+
+.PHONY: help install run test lint format dev manifest db-up db-down db-status psql summary clean \
+	demo-init demo-advance demo-api
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -35,7 +38,7 @@ help: ## List the targets
 install: | $(UV) ## Install the locked dependencies into .venv
 	@$(UV) sync --locked --quiet
 
-run: install db-up demo-seed manifest ## Run the whole pipeline end to end: load, transform, test
+run: install db-up demo-init manifest ## Run the whole pipeline end to end: load, transform, test
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster job execute -m orchestration.definitions -j refresh_warehouse \
 		-c orchestration/run_config/make_run.yaml
@@ -73,8 +76,14 @@ db-status: install ## Say whether Postgres runs and print its postgresql:// URL
 psql: install ## Open psql on the warehouse
 	$(BIN)/python -m warehouse psql
 
-demo-seed: install ## Create the demo shop database with its rows
-	$(BIN)/python -m demo_sources seed
+demo-init: install db-up ## Create the demo shop with 30 days of history (no-op if it exists)
+	$(BIN)/python -m demo_sources init
+
+demo-advance: install db-up ## Move the demo shop forward: make demo-advance DAYS=3
+	$(BIN)/python -m demo_sources advance --days $(DAYS)
+
+demo-api: install db-up ## Serve the demo payments API on http://127.0.0.1:8765
+	$(BIN)/python -m demo_sources api
 
 summary: install ## List the warehouse's tables with row counts
 	@echo

@@ -1,24 +1,79 @@
-"""``python -m demo_sources seed``: create the demo shop database with its fixed rows."""
+"""``python -m demo_sources``: create, advance and serve the demo shop.
+
+init     create the shop with N days of history (no-op if it exists)
+advance  simulate the next N days
+api      serve the payments API on 127.0.0.1 until interrupted
+"""
+
+from __future__ import annotations
 
 import argparse
 import sys
 
-from demo_sources import shop
+import uvicorn
+
+from demo_sources.config import DEFAULT_HISTORY_DAYS, DEFAULT_SEED, SCALES, Mess
+from demo_sources.payments_api import DEFAULT_PORT, create_app, token_from_env
+from demo_sources.simulator import DaySummary, ShopSimulator, SimulatorError
 from warehouse.connection import WarehouseUnavailable
-from warehouse.settings import SHOP_DATABASE, SettingsError, load_settings
+from warehouse.settings import SettingsError, load_settings
+
+
+def _print_days(summaries: list[DaySummary]) -> None:
+    if not summaries:
+        return
+    totals = {
+        field: sum(getattr(summary, field) for summary in summaries)
+        for field in ("new_customers", "deleted_customers", "new_orders", "payments", "refunds")
+    }
+    events = sum(summary.events_delivered for summary in summaries)
+    print(
+        f"simulated {summaries[0].day} .. {summaries[-1].day}: "
+        + ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in totals.items())
+        + f", {events} events delivered"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m demo_sources")
-    parser.add_argument("command", choices=["seed"])
-    parser.parse_args(argv)
+    parser = argparse.ArgumentParser(prog="python -m demo_sources", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    init = commands.add_parser("init", help="create the shop with some days of history")
+    init.add_argument("--days", type=int, default=DEFAULT_HISTORY_DAYS)
+    init.add_argument("--scale", choices=list(SCALES), default="default")
+    init.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    init.add_argument("--clean", action="store_true", help="no mess: every switch off")
+    advance = commands.add_parser("advance", help="simulate the next days")
+    advance.add_argument("--days", type=int, default=1)
+    api = commands.add_parser("api", help="serve the payments API (Ctrl-C stops it)")
+    api.add_argument("--port", type=int, default=DEFAULT_PORT)
+    api.add_argument("--rate-limit-every", type=int, default=0, help="answer 429 every N requests")
+    args = parser.parse_args(argv)
+
     try:
         settings = load_settings()
-        shop.seed(settings)
-    except (SettingsError, WarehouseUnavailable) as error:
+        simulator = ShopSimulator(settings)
+        if args.command == "init":
+            summaries = simulator.init(
+                args.days,
+                scale=args.scale,
+                seed=args.seed,
+                mess=Mess.none() if args.clean else Mess(),
+            )
+            if not summaries:
+                state = simulator.state()
+                print(f"demo shop already initialised (simulated up to {state.next_date}): ok")
+            _print_days(summaries)
+        elif args.command == "advance":
+            _print_days(simulator.advance(args.days))
+        elif args.command == "api":
+            app = create_app(
+                settings, token=token_from_env(), rate_limit_every=args.rate_limit_every
+            )
+            print(f"payments API on http://127.0.0.1:{args.port}/v1/payments (Ctrl-C stops it)")
+            uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")
+    except (SettingsError, WarehouseUnavailable, SimulatorError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"demo shop ready: {settings.url(SHOP_DATABASE, hide_password=True)}")
     return 0
 
 

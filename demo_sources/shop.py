@@ -1,13 +1,12 @@
 """The demo shop's operational database: a ``shop`` database on the warehouse server.
 
-``seed`` creates the schema an application would have (primary keys, foreign keys, indexes) and a
-small fixed set of customers and orders. It is idempotent: running it again changes nothing.
+Its schema is what an application would have: primary keys, foreign keys, check constraints and
+the indexes its queries need. The payments service keeps its own tables in the ``payments``
+schema of the same database, so payments always match orders. The simulator's bookkeeping lives
+in the ``simulator`` schema, which no loader reads.
 """
 
 from __future__ import annotations
-
-from warehouse.connection import connect, ensure_database
-from warehouse.settings import SHOP_DATABASE, WarehouseSettings
 
 SCHEMA_DDL = """
 create table if not exists customers (
@@ -15,65 +14,88 @@ create table if not exists customers (
     name text not null,
     email text not null unique,
     country char(2) not null,
+    segment text not null check (segment in ('consumer', 'small_business', 'enterprise')),
     created_at timestamptz not null,
     updated_at timestamptz not null
 );
+create index if not exists customers_updated_at_idx on customers (updated_at);
+
+create table if not exists products (
+    product_id bigint primary key,
+    sku text not null unique,
+    name text not null,
+    category text not null,
+    price numeric(10, 2) not null check (price > 0),
+    created_at timestamptz not null,
+    updated_at timestamptz not null
+);
+create index if not exists products_updated_at_idx on products (updated_at);
 
 create table if not exists orders (
     order_id bigint primary key,
     customer_id bigint not null references customers (customer_id),
-    status text not null check (status in ('placed', 'paid', 'shipped', 'completed', 'cancelled')),
-    amount numeric(12, 2) not null check (amount >= 0),
+    status text not null check (
+        status in ('placed', 'paid', 'shipped', 'completed', 'cancelled', 'returned')
+    ),
     ordered_at timestamptz not null,
     updated_at timestamptz not null
 );
-
 create index if not exists orders_customer_id_idx on orders (customer_id);
 create index if not exists orders_updated_at_idx on orders (updated_at);
-create index if not exists customers_updated_at_idx on customers (updated_at);
+create index if not exists orders_open_idx on orders (ordered_at)
+    where status in ('placed', 'paid', 'shipped', 'completed');
+
+create table if not exists order_items (
+    order_item_id bigint primary key,
+    order_id bigint not null references orders (order_id),
+    product_id bigint not null references products (product_id),
+    quantity integer not null check (quantity > 0),
+    unit_price numeric(10, 2) not null check (unit_price > 0),
+    created_at timestamptz not null,
+    updated_at timestamptz not null
+);
+create index if not exists order_items_order_id_idx on order_items (order_id);
+create index if not exists order_items_updated_at_idx on order_items (updated_at);
+
+create schema if not exists payments;
+
+create table if not exists payments.payments (
+    payment_id bigint primary key,
+    order_id bigint not null unique references public.orders (order_id),
+    amount numeric(12, 2) not null check (amount >= 0),
+    currency char(3) not null default 'EUR',
+    method text not null check (method in ('card', 'paypal', 'bank_transfer', 'gift_card')),
+    status text not null check (status in ('succeeded', 'refunded')),
+    created_at timestamptz not null,
+    updated_at timestamptz not null
+);
+create index if not exists payments_updated_at_idx on payments.payments (updated_at, payment_id);
+
+create table if not exists payments.refunds (
+    refund_id bigint primary key,
+    payment_id bigint not null references payments.payments (payment_id),
+    amount numeric(12, 2) not null check (amount > 0),
+    reason text not null,
+    created_at timestamptz not null
+);
+create index if not exists refunds_payment_id_idx on payments.refunds (payment_id);
+
+create schema if not exists simulator;
+
+create table if not exists simulator.state (
+    singleton boolean primary key default true check (singleton),
+    seed bigint not null,
+    scale text not null,
+    mess jsonb not null,
+    start_date date not null,
+    next_date date not null
+);
+
+create table if not exists simulator.late_events (
+    position bigint primary key,
+    line text not null
+);
 """
 
-CUSTOMERS = [
-    (1, "Ada Lovelace", "ada@example.com", "GB", "2026-01-03 09:12:00+00"),
-    (2, "Grace Hopper", "grace@example.com", "US", "2026-01-05 14:40:00+00"),
-    (3, "Alan Turing", "alan@example.com", "GB", "2026-01-09 11:05:00+00"),
-    (4, "Katherine Johnson", "katherine@example.com", "US", "2026-02-01 08:30:00+00"),
-    (5, "Hedy Lamarr", "hedy@example.com", "AT", "2026-02-14 19:55:00+00"),
-]
-
-ORDERS = [
-    (101, 1, "completed", "120.00", "2026-01-04 10:00:00+00"),
-    (102, 1, "completed", "35.50", "2026-01-20 16:20:00+00"),
-    (103, 2, "shipped", "89.99", "2026-01-06 12:00:00+00"),
-    (104, 3, "cancelled", "15.00", "2026-01-10 09:45:00+00"),
-    (105, 3, "completed", "240.00", "2026-02-02 18:10:00+00"),
-    (106, 4, "paid", "64.25", "2026-02-03 07:55:00+00"),
-    (107, 4, "completed", "18.75", "2026-02-10 13:30:00+00"),
-    (108, 2, "placed", "42.00", "2026-02-15 21:05:00+00"),
-]
-"""Customer 5 has no orders yet: marts must keep customers without orders."""
-
-
-def seed(settings: WarehouseSettings) -> None:
-    """Create the shop database, its tables and the fixed demo rows (idempotent)."""
-    ensure_database(settings, SHOP_DATABASE)
-    conn = connect(settings, SHOP_DATABASE)
-    with conn, conn.cursor() as cursor:
-        cursor.execute(SCHEMA_DDL)
-        cursor.executemany(
-            """
-            insert into customers (customer_id, name, email, country, created_at, updated_at)
-            values (%s, %s, %s, %s, %s, %s)
-            on conflict (customer_id) do nothing
-            """,
-            [(*row, row[-1]) for row in CUSTOMERS],
-        )
-        cursor.executemany(
-            """
-            insert into orders (order_id, customer_id, status, amount, ordered_at, updated_at)
-            values (%s, %s, %s, %s, %s, %s)
-            on conflict (order_id) do nothing
-            """,
-            [(*row, row[-1]) for row in ORDERS],
-        )
-    conn.close()
+SHOP_TABLES = ("customers", "products", "orders", "order_items")
+PAYMENTS_TABLES = ("payments.payments", "payments.refunds")

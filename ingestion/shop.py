@@ -17,7 +17,9 @@ DATASET_NAME = "raw_shop"
 
 PRIMARY_KEYS = {
     "customers": "customer_id",
+    "products": "product_id",
     "orders": "order_id",
+    "order_items": "order_item_id",
 }
 """The tables we load and their keys, stated rather than reflected so merges never fall back to
 appends when reflection is deferred."""

@@ -12,20 +12,44 @@ orders as (
 
 ),
 
+order_items as (
+
+    select * from {{ ref('stg_shop__order_items') }}
+
+),
+
+order_totals as (
+
+    select
+        order_id,
+        sum(line_total) as order_total
+
+    from order_items
+
+    group by order_id
+
+),
+
 customer_orders_summary as (
 
     select
-        customer_id,
+        orders.customer_id,
         count(*) as order_count,
-        min(ordered_at) as first_ordered_at,
-        max(ordered_at) as last_ordered_at,
+        min(orders.ordered_at) as first_ordered_at,
+        max(orders.ordered_at) as last_ordered_at,
         sum(
-            case when order_status != 'cancelled' then order_total else 0 end
+            case
+                when orders.order_status in ('cancelled', 'returned') then 0
+                else order_totals.order_total
+            end
         ) as lifetime_value
 
     from orders
 
-    group by customer_id
+    left join order_totals
+        on orders.order_id = order_totals.order_id
+
+    group by orders.customer_id
 
 ),
 
@@ -35,6 +59,7 @@ joined as (
         customers.customer_id,
         customers.customer_name,
         customers.country_code,
+        customers.customer_segment,
         coalesce(customer_orders_summary.order_count, 0) as order_count,
         customer_orders_summary.first_ordered_at,
         customer_orders_summary.last_ordered_at,

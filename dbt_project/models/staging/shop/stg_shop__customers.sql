@@ -17,6 +17,7 @@ renamed as (
         name as customer_name,
         lower(email) as email,
         upper(country) as country_code,
+        segment as customer_segment,
 
         ---------- timestamps
         created_at,

@@ -17,9 +17,6 @@ renamed as (
         ---------- strings
         status as order_status,
 
-        ---------- numerics
-        amount::numeric(12, 2) as order_total,
-
         ---------- timestamps
         ordered_at,
         updated_at

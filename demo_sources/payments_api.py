@@ -1,0 +1,217 @@
+"""The demo payments service: a real HTTP API over the ``payments`` tables of the shop database.
+
+``GET /v1/payments`` pages through payments in a stable order, ``(updated_at, payment_id)``:
+
+- ``updated_since`` (ISO 8601): only payments changed at or after that instant;
+- ``limit`` (1..500, default 100) and ``cursor`` (opaque, from the previous page's
+  ``next_cursor``; ``null`` on the last page);
+- each payment carries its ``refunds`` as a nested list; money is in integer cents.
+
+Requests need ``Authorization: Bearer <token>`` (``PAYMENTS_API_TOKEN``); without it the answer
+is 401 with a JSON body saying so. With ``rate_limit_every=N`` every Nth request is refused with
+429 and ``Retry-After``, as real APIs do under load.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import threading
+from datetime import datetime
+from itertools import count
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from warehouse.connection import connect
+from warehouse.settings import SHOP_DATABASE, WarehouseSettings
+
+DEFAULT_TOKEN = "demo-payments-token"
+DEFAULT_PORT = 8765
+MAX_LIMIT = 500
+RETRY_AFTER_SECONDS = 1
+
+PAGE_QUERY = """
+select
+    payments.payment_id,
+    payments.order_id,
+    (payments.amount * 100)::bigint as amount_cents,
+    payments.currency,
+    payments.method,
+    payments.status,
+    payments.created_at,
+    payments.updated_at,
+    coalesce(
+        (
+            select json_agg(
+                json_build_object(
+                    'refund_id', refunds.refund_id,
+                    'amount_cents', (refunds.amount * 100)::bigint,
+                    'reason', refunds.reason,
+                    'created_at', refunds.created_at
+                ) order by refunds.refund_id
+            )
+            from payments.refunds
+            where refunds.payment_id = payments.payment_id
+        ),
+        '[]'::json
+    ) as refunds
+from payments.payments
+where payments.updated_at >= %(updated_since)s
+  and (payments.updated_at, payments.payment_id) > (%(after_updated_at)s, %(after_id)s)
+order by payments.updated_at, payments.payment_id
+limit %(limit)s
+"""
+
+EPOCH = "1970-01-01T00:00:00+00:00"
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _encode_cursor(updated_at: datetime, payment_id: int) -> str:
+    raw = json.dumps([_iso(updated_at), payment_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        updated_at, payment_id = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+        datetime.fromisoformat(updated_at)
+        return updated_at, int(payment_id)
+    except (binascii.Error, ValueError, TypeError):
+        raise BadRequest("cursor is not one this API returned") from None
+
+
+def _parse_params(request: Request) -> dict[str, object]:
+    params = request.query_params
+    updated_since = params.get("updated_since", EPOCH)
+    try:
+        datetime.fromisoformat(updated_since)
+    except ValueError:
+        raise BadRequest("updated_since must be an ISO 8601 timestamp") from None
+    try:
+        limit = int(params.get("limit", 100))
+    except ValueError:
+        raise BadRequest(f"limit must be an integer between 1 and {MAX_LIMIT}") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit must be an integer between 1 and {MAX_LIMIT}")
+    after_updated_at, after_id = (
+        _decode_cursor(params["cursor"]) if "cursor" in params else (EPOCH, 0)
+    )
+    return {
+        "updated_since": updated_since,
+        "after_updated_at": after_updated_at,
+        "after_id": after_id,
+        "limit": limit + 1,
+    }
+
+
+def create_app(settings: WarehouseSettings, *, token: str, rate_limit_every: int = 0) -> Starlette:
+    """The payments API reading the shop database of ``settings``."""
+    requests_seen = count(1)
+    counter_lock = threading.Lock()
+
+    def list_payments(request: Request) -> JSONResponse:
+        if request.headers.get("authorization") != f"Bearer {token}":
+            return JSONResponse(
+                {
+                    "error": "unauthorized",
+                    "message": "missing or invalid bearer token: "
+                    "send 'Authorization: Bearer <PAYMENTS_API_TOKEN>'",
+                },
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        with counter_lock:
+            number = next(requests_seen)
+        if rate_limit_every and number % rate_limit_every == 0:
+            return JSONResponse(
+                {"error": "rate_limited", "message": "too many requests: retry later"},
+                status_code=429,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        try:
+            params = _parse_params(request)
+        except BadRequest as error:
+            return JSONResponse({"error": "bad_request", "message": str(error)}, status_code=400)
+        page_size = int(params["limit"]) - 1
+        conn = connect(settings, SHOP_DATABASE)
+        try:
+            with conn, conn.cursor() as cursor:
+                cursor.execute(PAGE_QUERY, params)
+                columns = [column.name for column in cursor.description]
+                rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        finally:
+            conn.close()
+        has_more = len(rows) > page_size
+        rows = rows[:page_size]
+        next_cursor = (
+            _encode_cursor(rows[-1]["updated_at"], rows[-1]["payment_id"]) if has_more else None
+        )
+        for row in rows:
+            row["created_at"], row["updated_at"] = _iso(row["created_at"]), _iso(row["updated_at"])
+            for refund in row["refunds"]:
+                refund["created_at"] = refund["created_at"].replace("+00:00", "Z")
+        return JSONResponse({"data": rows, "next_cursor": next_cursor})
+
+    def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[Route("/v1/payments", list_payments), Route("/health", health)],
+    )
+
+
+def token_from_env() -> str:
+    return os.environ.get("PAYMENTS_API_TOKEN", DEFAULT_TOKEN)
+
+
+class PaymentsApiServer:
+    """The API served by uvicorn on 127.0.0.1 in a background thread, until :meth:`stop`."""
+
+    def __init__(
+        self,
+        settings: WarehouseSettings,
+        *,
+        port: int,
+        token: str | None = None,
+        rate_limit_every: int = 0,
+    ):
+        app = create_app(
+            settings, token=token or token_from_env(), rate_limit_every=rate_limit_every
+        )
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="payments-api", daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self) -> PaymentsApiServer:
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"the payments API could not start on {self.url}")
+            self._thread.join(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+    def __enter__(self) -> PaymentsApiServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
