@@ -89,3 +89,17 @@ def dbt_manifest() -> Path:
     result = run_dbt("parse", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     return Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
+
+
+@pytest.fixture
+def fresh_server(tmp_path) -> Iterator[WarehouseSettings]:
+    """A second embedded server of its own, for tests that need an empty shop database."""
+    from warehouse.connection import ensure_database
+    from warehouse.embedded import EmbeddedPostgres
+
+    settings = load_settings({"PGPORT": str(free_port()), "PLATFORM_DATA_DIR": str(tmp_path)})
+    server = EmbeddedPostgres(settings, server_options=FAST_THROWAWAY_SERVER)
+    server.start()
+    ensure_database(settings, settings.database)
+    yield settings
+    server.destroy()

@@ -1,0 +1,120 @@
+"""The demo payments API over real HTTP on loopback: auth, paging, filtering, 429s."""
+
+import pytest
+import requests
+from conftest import free_port
+
+from demo_sources.config import Mess
+from demo_sources.payments_api import PaymentsApiServer
+from demo_sources.simulator import ShopSimulator
+from warehouse.connection import connect
+from warehouse.settings import SHOP_DATABASE
+
+TOKEN = "test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def shop(fresh_server):
+    ShopSimulator(fresh_server).init(10, scale="tiny", mess=Mess.none())
+    return fresh_server
+
+
+@pytest.fixture
+def api(shop):
+    with PaymentsApiServer(shop, port=free_port(), token=TOKEN) as server:
+        yield server
+
+
+def all_pages(api, **params) -> tuple[list[dict], int]:
+    payments, pages, cursor = [], 0, None
+    while True:
+        response = requests.get(
+            f"{api.url}/v1/payments",
+            params={**params, **({"cursor": cursor} if cursor else {})},
+            headers=AUTH,
+            timeout=10,
+        )
+        response.raise_for_status()
+        body = response.json()
+        payments.extend(body["data"])
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return payments, pages
+
+
+def shop_count(settings, sql: str, params=()) -> int:
+    conn = connect(settings, SHOP_DATABASE)
+    with conn, conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        count = cursor.fetchone()[0]
+    conn.close()
+    return count
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}]
+)
+def test_missing_or_wrong_token_is_401_with_a_clear_body(api, headers):
+    response = requests.get(f"{api.url}/v1/payments", headers=headers, timeout=10)
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+    assert "Bearer" in response.json()["message"]
+
+
+def test_pages_cover_every_payment_once_in_stable_order(api, shop):
+    payments, pages = all_pages(api, limit=7)
+
+    assert len(payments) == shop_count(shop, "select count(*) from payments.payments")
+    assert len({payment["payment_id"] for payment in payments}) == len(payments)
+    keys = [(payment["updated_at"], payment["payment_id"]) for payment in payments]
+    assert keys == sorted(keys)
+    assert pages == -(-len(payments) // 7)
+
+
+def test_updated_since_filters(api, shop):
+    everything, _ = all_pages(api, limit=500)
+    since = everything[len(everything) // 2]["updated_at"]
+
+    recent, _ = all_pages(api, updated_since=since, limit=50)
+
+    assert recent
+    assert all(payment["updated_at"] >= since for payment in recent)
+    assert len(recent) == shop_count(
+        shop, "select count(*) from payments.payments where updated_at >= %s", (since,)
+    )
+
+
+def test_refunds_are_nested_in_their_payment(api):
+    payments, _ = all_pages(api, limit=500)
+    refunded = [payment for payment in payments if payment["status"] == "refunded"]
+
+    assert refunded
+    for payment in refunded:
+        assert [refund["amount_cents"] for refund in payment["refunds"]] == [
+            payment["amount_cents"]
+        ]
+    assert all(payment["refunds"] == [] for payment in payments if payment["status"] == "succeeded")
+
+
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": "x"}, {"cursor": "nonsense"}, {"updated_since": "yesterday"}]
+)
+def test_bad_parameters_are_400(api, params):
+    response = requests.get(f"{api.url}/v1/payments", params=params, headers=AUTH, timeout=10)
+
+    assert response.status_code == 400
+    assert response.json()["message"]
+
+
+def test_every_nth_request_is_429_with_retry_after(shop):
+    with PaymentsApiServer(shop, port=free_port(), token=TOKEN, rate_limit_every=3) as api:
+        statuses = [
+            requests.get(f"{api.url}/v1/payments", headers=AUTH, timeout=10) for _ in range(6)
+        ]
+
+    assert [response.status_code for response in statuses] == [200, 200, 429, 200, 200, 429]
+    assert statuses[2].headers["Retry-After"] == "1"
+    assert statuses[2].json()["error"] == "rate_limited"
