@@ -217,3 +217,35 @@ def test_delivered_files_are_never_rewritten(simulate):
     with pytest.raises(Exception, match="already delivered"):
         simulator.advance(1)
     assert path.read_bytes() == b"something else"
+
+
+def test_command_line_init_then_advance(fresh_server):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "PGPORT": str(fresh_server.port),
+        "PLATFORM_DATA_DIR": str(fresh_server.data_dir),
+    }
+
+    def demo(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "demo_sources", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    init = demo("init", "--scale", "tiny", "--days", "2")
+    again = demo("init", "--scale", "tiny", "--days", "2")
+    advance = demo("advance", "--days", "1")
+
+    assert init.returncode == 0, init.stderr
+    assert "simulated 2026-01-01 .. 2026-01-02" in init.stdout
+    assert "already initialised" in again.stdout
+    assert advance.returncode == 0, advance.stderr
+    assert "simulated 2026-01-03 .. 2026-01-03" in advance.stdout
+    assert (fresh_server.data_dir / "landing" / "events" / "2026-01-03.jsonl.gz").exists()
