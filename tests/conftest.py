@@ -103,3 +103,18 @@ def fresh_server(tmp_path) -> Iterator[WarehouseSettings]:
     ensure_database(settings, settings.database)
     yield settings
     server.destroy()
+
+
+def query(
+    settings: WarehouseSettings, sql: str, database: str | None = None, params: tuple = ()
+) -> list[tuple]:
+    """The rows of one query on ``database`` (default: the warehouse) of ``settings``' server."""
+    from warehouse.connection import connect
+
+    conn = connect(settings, database)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    finally:
+        conn.close()

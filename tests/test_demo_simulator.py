@@ -7,11 +7,10 @@ import re
 from datetime import date
 
 import pytest
-from conftest import FAST_THROWAWAY_SERVER, free_port
+from conftest import FAST_THROWAWAY_SERVER, free_port, query
 
 from demo_sources.config import Mess
 from demo_sources.simulator import EVENT_TYPES, UNKNOWN_EVENT_TYPE, ShopSimulator
-from warehouse.connection import connect
 from warehouse.embedded import EmbeddedPostgres
 from warehouse.settings import SHOP_DATABASE, load_settings
 
@@ -26,12 +25,7 @@ TABLE_KEYS = {
 
 
 def shop_rows(settings, sql: str) -> list[tuple]:
-    conn = connect(settings, SHOP_DATABASE)
-    with conn, conn.cursor() as cursor:
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-    conn.close()
-    return rows
+    return query(settings, sql, SHOP_DATABASE)
 
 
 def table_checksums(settings) -> dict[str, str]:

@@ -2,12 +2,11 @@
 
 import pytest
 import requests
-from conftest import free_port
+from conftest import free_port, query
 
 from demo_sources.config import Mess
 from demo_sources.payments_api import PaymentsApiServer
 from demo_sources.simulator import ShopSimulator
-from warehouse.connection import connect
 from warehouse.settings import SHOP_DATABASE
 
 TOKEN = "test-token"
@@ -44,13 +43,8 @@ def all_pages(api, **params) -> tuple[list[dict], int]:
             return payments, pages
 
 
-def shop_count(settings, sql: str, params=()) -> int:
-    conn = connect(settings, SHOP_DATABASE)
-    with conn, conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        count = cursor.fetchone()[0]
-    conn.close()
-    return count
+def shop_count(settings, sql: str, params: tuple = ()) -> int:
+    return query(settings, sql, SHOP_DATABASE, params)[0][0]
 
 
 @pytest.mark.parametrize(

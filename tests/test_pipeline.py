@@ -1,11 +1,10 @@
 """The whole slice, end to end against real Postgres: shop database -> dlt -> dbt, via Dagster."""
 
 import pytest
-from conftest import run_dbt
+from conftest import query, run_dbt
 from dagster import DagsterInstance
 
 from demo_sources.simulator import ShopSimulator
-from warehouse.connection import connect
 from warehouse.settings import SHOP_DATABASE
 
 SOURCE_CUSTOMER_VALUES = """
@@ -23,15 +22,6 @@ left join (
 group by customers.customer_id
 order by customers.customer_id
 """
-
-
-def query(settings, sql: str, database: str | None = None) -> list[tuple]:
-    conn = connect(settings, database)
-    with conn, conn.cursor() as cursor:
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-    conn.close()
-    return rows
 
 
 def table_counts(settings) -> dict[str, int]:
