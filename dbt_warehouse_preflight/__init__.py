@@ -29,8 +29,9 @@ COMMANDS_THAT_QUERY = frozenset(
         "test",
     }
 )
-"""dbt commands (``flags.WHICH``) that need the warehouse. ``compile`` is left out: the sqlfluff dbt
-templater compiles with that name and must lint without a database."""
+"""dbt commands (``flags.WHICH``) that need the warehouse. ``compile`` is left out: with
+``--no-introspect`` it runs without a database, and tools that render SQL (e.g. sqlfluff's dbt
+templater) call it under that name."""
 
 
 class WarehousePreflight(dbtPlugin):

@@ -11,6 +11,8 @@ import os
 import shlex
 import sys
 
+from psycopg2 import sql
+
 from warehouse.connection import WarehouseUnavailable, check_connection, connect, ensure_database
 from warehouse.embedded import POSTGRES_BIN_PATH, EmbeddedPostgres, EmbeddedServerError
 from warehouse.settings import SettingsError, WarehouseSettings, libpq_env, load_settings
@@ -74,7 +76,11 @@ def summary(settings: WarehouseSettings) -> None:
         relations = cursor.fetchall()
         rows = []
         for schema, table, kind in relations:
-            cursor.execute(f'select count(*) from "{schema}"."{table}"')
+            cursor.execute(
+                sql.SQL("select count(*) from {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(table)
+                )
+            )
             rows.append(
                 (f"{schema}.{table}", "view" if kind == "VIEW" else "table", cursor.fetchone()[0])
             )
