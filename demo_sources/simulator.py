@@ -261,8 +261,18 @@ def _temp_table(cursor: Cursor, name: str, columns: str, data: pa.Table) -> None
 
 
 def _ids(cursor: Cursor, sql: str, params: tuple = ()) -> np.ndarray:
-    cursor.execute(sql, params)
-    return np.fromiter((row[0] for row in cursor), dtype=np.int64)
+    """The single bigint column of a query, fetched with COPY: millions of ids in a second."""
+    buffer = io.BytesIO()
+    cursor.copy_expert(f"copy ({cursor.mogrify(sql, params).decode()}) to stdout", buffer)
+    if buffer.tell() == 0:
+        return np.empty(0, dtype=np.int64)
+    buffer.seek(0)
+    table = pa_csv.read_csv(
+        buffer,
+        read_options=pa_csv.ReadOptions(column_names=["id"]),
+        convert_options=pa_csv.ConvertOptions(column_types={"id": pa.int64()}),
+    )
+    return table["id"].to_numpy()
 
 
 def _next_id(cursor: Cursor, table: str, column: str) -> int:
@@ -303,14 +313,20 @@ def _simulate_day(
     rng = _rng(state.seed, day)
     scale = state.scale
 
+    # Every customer so far was created before today; ids only grow, so the day's list of
+    # customers is kept in memory rather than fetched again after each step.
+    existing = _ids(cursor, "select customer_id from customers order by customer_id")
     new_customers = _add_customers(cursor, rng, scale, day)
-    changed_customers = _change_customers(cursor, rng, day)
+    changed_customers = _change_customers(cursor, rng, day, existing)
     price_changes, prices = _change_prices(cursor, rng, day)
-    order_ids, order_customers, ordered_ms = _add_orders(cursor, rng, scale, day, prices)
+    customer_ids = np.concatenate([existing, new_customers])
+    order_ids, order_customers, ordered_ms = _add_orders(
+        cursor, rng, scale, day, prices, customer_ids
+    )
     status_changes, payments, refunds = _move_orders(cursor, rng, day)
-    deleted_customers = _delete_customers(cursor, rng, day)
+    deleted = _delete_customers(cursor, rng, day)
+    customer_ids = np.setdiff1d(customer_ids, deleted, assume_unique=True)
 
-    customer_ids = _ids(cursor, "select customer_id from customers order by customer_id")
     event_lines = _event_lines(
         _rng(state.seed, day, purpose=1),
         day,
@@ -328,9 +344,9 @@ def _simulate_day(
 
     summary = DaySummary(
         day=day,
-        new_customers=new_customers,
+        new_customers=new_customers.size,
         changed_customers=changed_customers,
-        deleted_customers=deleted_customers,
+        deleted_customers=deleted.size,
         price_changes=price_changes,
         new_orders=len(order_ids),
         status_changes=status_changes,
@@ -345,7 +361,7 @@ def _simulate_day(
     return summary, files
 
 
-def _add_customers(cursor: Cursor, rng: np.random.Generator, scale: Scale, day: date) -> int:
+def _add_customers(cursor: Cursor, rng: np.random.Generator, scale: Scale, day: date) -> np.ndarray:
     count = max(1, int(rng.poisson(scale.customers_per_day)))
     start = _next_id(cursor, "customers", "customer_id")
     ids = np.arange(start, start + count, dtype=np.int64)
@@ -373,16 +389,13 @@ def _add_customers(cursor: Cursor, rng: np.random.Generator, scale: Scale, day: 
             }
         ),
     )
-    return count
+    return ids
 
 
-def _change_customers(cursor: Cursor, rng: np.random.Generator, day: date) -> int:
-    """Some customers change segment, and a few move country: history for snapshots."""
-    existing = _ids(
-        cursor,
-        "select customer_id from customers where created_at < %s order by customer_id",
-        (day,),
-    )
+def _change_customers(
+    cursor: Cursor, rng: np.random.Generator, day: date, existing: np.ndarray
+) -> int:
+    """Some customers created before ``day`` change segment, and a few move country."""
     if existing.size == 0:
         return 0
     count = min(existing.size, 1 + int(rng.poisson(existing.size * 0.005)))
@@ -445,9 +458,13 @@ def _change_prices(cursor: Cursor, rng: np.random.Generator, day: date) -> tuple
 
 
 def _add_orders(
-    cursor: Cursor, rng: np.random.Generator, scale: Scale, day: date, prices: np.ndarray
+    cursor: Cursor,
+    rng: np.random.Generator,
+    scale: Scale,
+    day: date,
+    prices: np.ndarray,
+    customers: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    customers = _ids(cursor, "select customer_id from customers order by customer_id")
     count = int(rng.poisson(scale.orders_per_day))
     start = _next_id(cursor, "orders", "order_id")
     order_ids = np.arange(start, start + count, dtype=np.int64)
@@ -491,107 +508,126 @@ def _add_orders(
 
 
 def _move_orders(cursor: Cursor, rng: np.random.Generator, day: date) -> tuple[int, int, int]:
-    """Open orders move through their life cycle; payments and refunds follow."""
+    """Open orders move through their life cycle; payments and refunds follow.
+
+    Millions of orders can be open, so the draws happen in Postgres: a hash of each order id
+    salted from the day's generator is that order's uniform draw, the same on every run.
+    """
+    status_salt, time_salt, method_salt = (int(salt) for salt in rng.integers(2**62, size=3))
     cursor.execute(
-        """
-        select order_id, status from orders
-        where status in ('placed', 'paid', 'shipped', 'completed')
-          and ordered_at >= %s and ordered_at < %s
-        order by order_id
+        f"""
+        create temp table moved_orders on commit drop as
+        select order_id, from_status, status,
+               %(day)s::timestamptz
+                   + {_draw("order_id", time_salt)} * interval '1 day' as updated_at,
+               {_choice(_draw("order_id", method_salt), PAYMENT_METHODS, PAYMENT_METHOD_WEIGHTS)}
+                   as method
+        from (
+            select order_id, status as from_status, {_transition("status", "draw")} as status
+            from (
+                select order_id, status, {_draw("order_id", status_salt)} as draw
+                from orders
+                where status in ({", ".join(f"'{status}'" for status in STATUS_TRANSITIONS)})
+                  and ordered_at >= %(opened)s and ordered_at < %(day)s
+            ) as open_orders
+        ) as transitions
+        where status is not null
         """,
-        (day - timedelta(days=OPEN_ORDER_WINDOW_DAYS), day),
+        {"day": day, "opened": day - timedelta(days=OPEN_ORDER_WINDOW_DAYS)},
     )
-    rows = cursor.fetchall()
-    if not rows:
-        return 0, 0, 0
-    order_ids = np.array([row[0] for row in rows], dtype=np.int64)
-    status = np.array([row[1] for row in rows], dtype=object)
-    draw = rng.random(order_ids.size)
-    new_status = status.copy()
-    for from_status, outcomes in STATUS_TRANSITIONS.items():
-        threshold = 0.0
-        for to_status, probability in outcomes:
-            hit = (status == from_status) & (draw >= threshold) & (draw < threshold + probability)
-            new_status[hit] = to_status
-            threshold += probability
-    moved = new_status != status
-    moved_ids, moved_from, moved_to = order_ids[moved], status[moved], new_status[moved]
-    updated_at = _timestamps(day, np.sort(rng.integers(MS_PER_DAY, size=moved_ids.size)))
-    _temp_table(
-        cursor,
-        "moved_orders",
-        "order_id bigint, status text, updated_at timestamptz",
-        pa.table({"order_id": moved_ids, "status": moved_to, "updated_at": updated_at}),
-    )
+    cursor.execute("analyze moved_orders")
+    cursor.execute("select min(order_id), max(order_id) from moved_orders")
+    # The id range lets the planner read only recent orders and items, not whole tables.
+    bounds = dict(zip(("low", "high"), cursor.fetchone(), strict=True))
     cursor.execute(
         """
         update orders set status = moved_orders.status, updated_at = moved_orders.updated_at
-        from moved_orders where orders.order_id = moved_orders.order_id
-        """
-    )
-
-    paid = (moved_from == "placed") & (moved_to == "paid")
-    payment_start = _next_id(cursor, "payments.payments", "payment_id")
-    _temp_table(
-        cursor,
-        "new_payments",
-        "payment_id bigint, order_id bigint, method text, created_at timestamptz",
-        pa.table(
-            {
-                "payment_id": np.arange(payment_start, payment_start + paid.sum(), dtype=np.int64),
-                "order_id": moved_ids[paid],
-                "method": rng.choice(PAYMENT_METHODS, size=paid.sum(), p=PAYMENT_METHOD_WEIGHTS),
-                "created_at": updated_at.filter(pa.array(paid)),
-            }
-        ),
+        from moved_orders
+        where orders.order_id = moved_orders.order_id
+          and orders.order_id between %(low)s and %(high)s
+        """,
+        bounds,
     )
     cursor.execute(
         """
         insert into payments.payments
             (payment_id, order_id, amount, method, status, created_at, updated_at)
-        select new_payments.payment_id, new_payments.order_id, totals.amount,
-               new_payments.method, 'succeeded', new_payments.created_at, new_payments.created_at
-        from new_payments
+        select (select coalesce(max(payment_id), 0) from payments.payments)
+                   + row_number() over (order by moved_orders.order_id),
+               moved_orders.order_id, totals.amount, moved_orders.method, 'succeeded',
+               moved_orders.updated_at, moved_orders.updated_at
+        from moved_orders
         join (
             select order_id, sum(quantity * unit_price) as amount
             from order_items
-            where order_id in (select order_id from new_payments)
+            where order_id in (select order_id from moved_orders where status = 'paid')
+              and order_id between %(low)s and %(high)s
             group by order_id
-        ) as totals on totals.order_id = new_payments.order_id
-        """
-    )
-
-    returned = moved_to == "returned"
-    refund_start = _next_id(cursor, "payments.refunds", "refund_id")
-    _temp_table(
-        cursor,
-        "new_refunds",
-        "refund_id bigint, order_id bigint, created_at timestamptz",
-        pa.table(
-            {
-                "refund_id": np.arange(refund_start, refund_start + returned.sum(), dtype=np.int64),
-                "order_id": moved_ids[returned],
-                "created_at": updated_at.filter(pa.array(returned)),
-            }
-        ),
+        ) as totals on totals.order_id = moved_orders.order_id
+        where moved_orders.status = 'paid'
+        """,
+        bounds,
     )
     cursor.execute(
         """
         insert into payments.refunds (refund_id, payment_id, amount, reason, created_at)
-        select new_refunds.refund_id, payments.payment_id, payments.amount, 'order returned',
-               new_refunds.created_at
-        from new_refunds
-        join payments.payments on payments.order_id = new_refunds.order_id;
-
-        update payments.payments
-        set status = 'refunded', updated_at = new_refunds.created_at
-        from new_refunds where payments.order_id = new_refunds.order_id;
+        select (select coalesce(max(refund_id), 0) from payments.refunds)
+                   + row_number() over (order by payments.payment_id),
+               payments.payment_id, payments.amount, 'order returned', moved_orders.updated_at
+        from moved_orders
+        join payments.payments on payments.order_id = moved_orders.order_id
+        where moved_orders.status = 'returned'
         """
     )
-    return int(moved.sum()), int(paid.sum()), int(returned.sum())
+    cursor.execute(
+        """
+        update payments.payments
+        set status = 'refunded', updated_at = moved_orders.updated_at
+        from moved_orders
+        where payments.order_id = moved_orders.order_id and moved_orders.status = 'returned'
+        """
+    )
+    cursor.execute(
+        """
+        select count(*), count(*) filter (where status = 'paid'),
+               count(*) filter (where status = 'returned')
+        from moved_orders
+        """
+    )
+    moved, paid, returned = cursor.fetchone()
+    return moved, paid, returned
 
 
-def _delete_customers(cursor: Cursor, rng: np.random.Generator, day: date) -> int:
+def _draw(column: str, salt: int) -> str:
+    """SQL for a uniform draw in [0, 1) from a bigint column: its 53-bit salted hash."""
+    return f"((hashint8extended({column}, {salt}) & {2**53 - 1})::float8 / {float(2**53)!r})"
+
+
+def _choice(draw: str, options: np.ndarray, weights: np.ndarray) -> str:
+    """SQL choosing one of ``options`` with ``weights`` by a uniform ``draw``."""
+    bounds = np.cumsum(weights)[:-1].tolist()
+    whens = " ".join(
+        f"when {draw} < {bound!r} then '{option}'"
+        for option, bound in zip(options[:-1], bounds, strict=True)
+    )
+    return f"case {whens} else '{options[-1]}' end"
+
+
+def _transition(status: str, draw: str) -> str:
+    """SQL for an order's next status given its draw, from ``STATUS_TRANSITIONS``."""
+    whens = []
+    for from_status, outcomes in STATUS_TRANSITIONS.items():
+        threshold = 0.0
+        for to_status, probability in outcomes:
+            whens.append(
+                f"when {status} = '{from_status}' and {draw} >= {threshold!r}"
+                f" and {draw} < {threshold + probability!r} then '{to_status}'"
+            )
+            threshold += probability
+    return f"case {' '.join(whens)} end"
+
+
+def _delete_customers(cursor: Cursor, rng: np.random.Generator, day: date) -> np.ndarray:
     """Erasure requests: a few customers who never ordered are deleted outright."""
     candidates = _ids(
         cursor,
@@ -604,11 +640,11 @@ def _delete_customers(cursor: Cursor, rng: np.random.Generator, day: date) -> in
         (day,),
     )
     if candidates.size == 0:
-        return 0
+        return candidates
     count = min(candidates.size, 1 + int(rng.poisson(candidates.size * 0.002)))
     chosen = np.sort(rng.choice(candidates, size=count, replace=False))
     cursor.execute("delete from customers where customer_id = any(%s)", (chosen.tolist(),))
-    return count
+    return chosen
 
 
 def _event_lines(
@@ -749,19 +785,19 @@ def _deliver_events(
 
 
 def _join_lines(lines: pa.Array) -> bytes:
+    """Lines ending in newlines, concatenated: the data buffer of a string array is just that."""
     if len(lines) == 0:
         return b""
-    as_list = pa.LargeListArray.from_arrays(
-        pa.array([0, len(lines)], pa.int64()), lines.cast(pa.large_string())
-    )
-    joined = pc.binary_join(as_list, pa.scalar("\n", pa.large_string()))[0]
-    return joined.as_buffer().to_pybytes() + b"\n"
+    terminated = pc.binary_join_element_wise(lines, "\n", "").cast(pa.large_string())
+    offsets = np.frombuffer(terminated.buffers()[1], dtype=np.int64)
+    start, end = offsets[terminated.offset], offsets[terminated.offset + len(terminated)]
+    return terminated.buffers()[2][start:end].to_pybytes()
 
 
 def _gzip(content: bytes) -> bytes:
     """gzip with no timestamp or file name in the header, so the bytes depend on content only."""
     buffer = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=6) as out:
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=1) as out:
         out.write(content)
     return buffer.getvalue()
 
