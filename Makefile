@@ -25,11 +25,15 @@ UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 
 DAYS ?= 1
 
+# The demo payments API's token: the server checks it and dlt sends it. Set your own in .env.
+export PAYMENTS_API_TOKEN ?= demo-payments-token
+export SOURCES__PAYMENTS__API_TOKEN ?= $(PAYMENTS_API_TOKEN)
+
 .PHONY: help install run test lint format dev manifest db-up db-down db-status psql summary clean \
-	demo-init demo-advance demo-api
+	demo-init demo-advance demo-api demo-api-up demo-api-down load
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -38,7 +42,7 @@ help: ## List the targets
 install: | $(UV) ## Install the locked dependencies into .venv
 	@$(UV) sync --locked --quiet
 
-run: install db-up demo-init manifest ## Run the whole pipeline end to end: load, transform, test
+run: install db-up demo-init demo-api-up manifest ## Run the whole pipeline end to end: load, transform, test
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster job execute -m orchestration.definitions -j refresh_warehouse \
 		-c orchestration/run_config/make_run.yaml
@@ -57,7 +61,7 @@ format: install ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix dbt_project
 
-dev: install db-up manifest ## Open the Dagster UI on http://127.0.0.1:3000
+dev: install db-up demo-init demo-api-up manifest ## Open the Dagster UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
@@ -82,8 +86,17 @@ demo-init: install db-up ## Create the demo shop with 30 days of history (no-op 
 demo-advance: install db-up ## Move the demo shop forward: make demo-advance DAYS=3
 	$(BIN)/python -m demo_sources advance --days $(DAYS)
 
-demo-api: install db-up ## Serve the demo payments API on http://127.0.0.1:8765
+demo-api: install db-up ## Serve the demo payments API on http://127.0.0.1:8765 (Ctrl-C stops it)
 	$(BIN)/python -m demo_sources api
+
+demo-api-up: install db-up ## Start the demo payments API in the background (no-op if it runs)
+	$(BIN)/python -m demo_sources api-up
+
+demo-api-down: install ## Stop the background demo payments API
+	$(BIN)/python -m demo_sources api-down
+
+load: install db-up demo-init demo-api-up ## Run the dlt pipelines without Dagster, with progress
+	$(BIN)/python -m ingestion --progress
 
 summary: install ## List the warehouse's tables with row counts
 	@echo

@@ -3,6 +3,8 @@
 init     create the shop with N days of history (no-op if it exists)
 advance  simulate the next N days
 api      serve the payments API on 127.0.0.1 until interrupted
+api-up   start the payments API in the background (no-op if it runs)
+api-down stop the background payments API
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 import uvicorn
 
 from demo_sources.config import DEFAULT_HISTORY_DAYS, DEFAULT_SEED, SCALES, Mess
-from demo_sources.payments_api import DEFAULT_PORT, create_app, token_from_env
+from demo_sources.payments_api import DEFAULT_PORT, BackgroundApi, create_app, token_from_env
 from demo_sources.simulator import DaySummary, ShopSimulator, SimulatorError
 from warehouse.connection import WarehouseUnavailable
 from warehouse.settings import SettingsError, load_settings
@@ -47,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     api = commands.add_parser("api", help="serve the payments API (Ctrl-C stops it)")
     api.add_argument("--port", type=int, default=DEFAULT_PORT)
     api.add_argument("--rate-limit-every", type=int, default=0, help="answer 429 every N requests")
+    for name, text in (("api-up", "start the API in the background"), ("api-down", "stop it")):
+        background = commands.add_parser(name, help=text)
+        background.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
 
     try:
@@ -71,7 +76,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"payments API on http://127.0.0.1:{args.port}/v1/payments (Ctrl-C stops it)")
             uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")
-    except (SettingsError, WarehouseUnavailable, SimulatorError) as error:
+        elif args.command == "api-up":
+            background = BackgroundApi(settings, args.port)
+            started = background.start()
+            print(f"payments API {'started' if started else 'already runs'} on {background.url}")
+        elif args.command == "api-down":
+            stopped = BackgroundApi(settings, args.port).stop()
+            print("payments API stopped" if stopped else "payments API was not running")
+    except (SettingsError, WarehouseUnavailable, SimulatorError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

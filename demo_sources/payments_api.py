@@ -18,7 +18,12 @@ import base64
 import binascii
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 from datetime import datetime
 from itertools import count
 
@@ -215,3 +220,73 @@ class PaymentsApiServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class BackgroundApi:
+    """The API as a detached process that outlives the command starting it (``make run``).
+
+    Its pid and log live in the data folder; :meth:`start` and :meth:`stop` are idempotent.
+    """
+
+    def __init__(self, settings: WarehouseSettings, port: int = DEFAULT_PORT):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.pid_file = settings.data_dir / "payments-api.pid"
+        self.log_file = settings.data_dir / "payments-api.log"
+
+    def pid(self) -> int | None:
+        """The pid of the running API process, or None."""
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return None
+        return pid
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def start(self, timeout: float = 20.0) -> bool:
+        """Start the API unless it runs; True if this call started it."""
+        if self.pid() is not None:
+            return False
+        if self.healthy():
+            raise RuntimeError(f"something else already answers on {self.url}: set a free port")
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "demo_sources", "api", "--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the payments API did not start; see {self.log_file}")
+            time.sleep(0.1)
+        return True
+
+    def stop(self) -> bool:
+        """Stop the API if it runs; True if this call stopped it."""
+        pid = self.pid()
+        self.pid_file.unlink(missing_ok=True)
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        return True

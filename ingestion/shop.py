@@ -1,14 +1,41 @@
 """The shop's operational database into ``raw_shop``, with dlt's ``sql_database`` source.
 
-Each table is merged on its primary key, so a rerun updates rows in place and never duplicates
-them.
+Schema contract: dlt's default (``evolve``). New tables and columns in the shop appear in raw
+on the next load; raw columns other than keys are nullable, so a column the app stops filling
+never aborts a load. Constraints are dbt's job, downstream.
+
+How rows move:
+
+- **Arrow route.** The ``pyarrow`` backend reads batches as Arrow tables with the source's own
+  column types, and the pipeline writes them to Postgres with ``COPY`` (see
+  :mod:`ingestion.pipelines`).
+- **Incremental merge.** Each table is read where ``updated_at`` is at or after the last value
+  loaded, minus :data:`LAG_SECONDS`, and merged on its primary key. The overlap catches rows
+  whose transaction committed after a later ``updated_at`` had already been loaded; rows read
+  twice merge onto themselves, so reruns change nothing.
+- **Hard deletes.** The app deletes customers outright (erasure requests), which no
+  ``updated_at`` can show. For the tables in :data:`HARD_DELETE_TABLES` every load also compares
+  the keys in raw with the keys in the source, in the same snapshot as the changed rows, and
+  sends a deletion record for each key that is gone. dlt's ``hard_delete`` column hint turns
+  those records into deletes, so raw holds exactly the source's rows (personal data included:
+  an erasure request must reach the warehouse). A comparison that would delete more than
+  :data:`MAX_DELETED_FRACTION` of a table stops the load instead: an emptied or wrong source
+  database looks exactly like a mass deletion.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import dlt
+import numpy as np
+import pyarrow as pa
+import sqlalchemy as sa
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.sources import DltSource
 from dlt.sources.sql_database import sql_database
+from dlt.sources.sql_database.helpers import TableLoader
 
 from ingestion.pipelines import warehouse_pipeline
 from warehouse.settings import SHOP_DATABASE, WarehouseSettings
@@ -24,8 +51,100 @@ PRIMARY_KEYS = {
 """The tables we load and their keys, stated rather than reflected so merges never fall back to
 appends when reflection is deferred."""
 
+CURSOR_COLUMN = "updated_at"
+LAG_SECONDS = 3600
+"""How far back each incremental read reaches before the last ``updated_at`` loaded."""
 
-def shop_source(settings: WarehouseSettings) -> DltSource:
+HARD_DELETE_TABLES = ("customers",)
+"""Tables whose rows the app deletes; their keys are reconciled on every load."""
+DELETED_COLUMN = "_deleted_in_source"
+"""The hard-delete flag on deletion records; never true on a row that stays in raw."""
+MAX_DELETED_FRACTION = 0.2
+"""A load may delete at most this share of a table's rows in raw."""
+
+
+class ShopSourceError(RuntimeError):
+    """The shop cannot be loaded safely; the message says why."""
+
+
+class DeletionDetectingLoader(TableLoader):
+    """dlt's table loader, plus deletion records for keys that left the source.
+
+    The changed rows and the source's keys are read in one repeatable-read transaction, so a
+    row deleted between the two reads cannot be both upserted and deleted.
+    """
+
+    def _load_rows(self, query: Any, backend_kwargs: dict[str, Any]) -> Iterator[Any]:
+        table = self.table.name
+        if table not in HARD_DELETE_TABLES:
+            yield from super()._load_rows(query, backend_kwargs)
+            return
+        key = self.table.c[PRIMARY_KEYS[table]]
+        connection = self.engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        with connection as conn, conn.begin():
+            result = conn.execution_options(yield_per=self.chunk_size).execute(query)
+            try:
+                yield from self._convert_result(result, backend_kwargs)
+            finally:
+                result.close()
+            source_keys = np.fromiter(conn.execute(sa.select(key)).scalars(), dtype=np.int64)
+        deleted = _deleted_keys(table, _raw_keys(table, key.name), source_keys)
+        if deleted.size:
+            records = pa.Table.from_arrays(
+                [
+                    pa.array(deleted, pa.int64()),
+                    pa.nulls(deleted.size, pa.timestamp("us", tz="UTC")),
+                    pa.array(np.ones(deleted.size, dtype=bool)),
+                ],
+                schema=pa.schema(
+                    [
+                        pa.field(key.name, pa.int64(), nullable=False),
+                        pa.field(CURSOR_COLUMN, pa.timestamp("us", tz="UTC")),
+                        pa.field(DELETED_COLUMN, pa.bool_()),
+                    ]
+                ),
+            )
+            # Hints given with an item replace the table's column hints: send them all.
+            columns = {
+                **self.columns,
+                DELETED_COLUMN: {"name": DELETED_COLUMN, "data_type": "bool", "hard_delete": True},
+            }
+            yield dlt.mark.with_hints(records, dlt.mark.make_hints(columns=columns))
+
+
+def _raw_keys(table: str, key: str) -> np.ndarray:
+    """The keys of ``table`` already in raw, read through the running pipeline's destination."""
+    with dlt.current.pipeline().sql_client() as client:
+        qualified = client.make_qualified_table_name(table)
+        try:
+            with client.execute_query(f"select {key} from {qualified}") as cursor:
+                rows = cursor.fetchall()
+        except DatabaseUndefinedRelation:
+            return np.empty(0, dtype=np.int64)
+    return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+
+
+def _deleted_keys(table: str, raw_keys: np.ndarray, source_keys: np.ndarray) -> np.ndarray:
+    deleted = np.setdiff1d(raw_keys, source_keys, assume_unique=True)
+    if raw_keys.size and deleted.size > MAX_DELETED_FRACTION * raw_keys.size:
+        raise ShopSourceError(
+            f"{deleted.size} of the {raw_keys.size} rows of {DATASET_NAME}.{table} are no longer "
+            f"in the shop's {table} table ({source_keys.size} rows): refusing to delete more "
+            f"than {MAX_DELETED_FRACTION:.0%} of a table in one load. If the source really "
+            f"lost those rows, delete them from {DATASET_NAME}.{table} by hand and rerun."
+        )
+    return deleted
+
+
+def _nullable_except_keys(table: sa.Table) -> sa.Table:
+    """Raw columns accept nulls whatever the app enforces; only primary keys stay required."""
+    for column in table.columns:
+        if not column.primary_key:
+            column.nullable = True
+    return table
+
+
+def shop_source(settings: WarehouseSettings, chunk_size: int = 100_000) -> DltSource:
     """The shop database's tables as dlt resources, one per table, merged on primary key.
 
     Table reflection is deferred to extraction, so building the source never connects: Dagster
@@ -36,12 +155,25 @@ def shop_source(settings: WarehouseSettings) -> DltSource:
         schema="public",
         table_names=list(PRIMARY_KEYS),
         defer_table_reflect=True,
+        backend="pyarrow",
+        chunk_size=chunk_size,
+        table_adapter_callback=_nullable_except_keys,
+        table_loader_class=DeletionDetectingLoader,
     )
     for table, primary_key in PRIMARY_KEYS.items():
-        source.resources[table].apply_hints(primary_key=primary_key, write_disposition="merge")
+        source.resources[table].apply_hints(
+            primary_key=primary_key,
+            write_disposition="merge",
+            incremental=dlt.sources.incremental(
+                CURSOR_COLUMN,
+                lag=LAG_SECONDS,
+                # Deletion records carry no updated_at; every real row has one.
+                on_cursor_value_missing="include" if table in HARD_DELETE_TABLES else "raise",
+            ),
+        )
     return source
 
 
-def shop_pipeline(settings: WarehouseSettings) -> dlt.Pipeline:
+def shop_pipeline(settings: WarehouseSettings, progress: str | None = None) -> dlt.Pipeline:
     """The pipeline that loads :func:`shop_source` into ``raw_shop``."""
-    return warehouse_pipeline("shop", DATASET_NAME, settings)
+    return warehouse_pipeline("shop", DATASET_NAME, settings, progress)

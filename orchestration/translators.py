@@ -17,6 +17,14 @@ from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 INGESTION_GROUP = "ingestion"
+SOURCE_SYSTEM_GROUP = "sources"
+
+SOURCE_SYSTEM_INPUTS = {
+    # (dlt source, resource): the source-system assets it reads, when not [source, resource]
+    ("landing", "marketing_spend"): [("landing", "marketing")],
+    ("landing", "_rejected_lines"): [("landing", "events"), ("landing", "marketing")],
+    ("landing", "_rejected_files"): [("landing", "events"), ("landing", "marketing")],
+}
 
 
 def warehouse_table_key(schema: str, table: str) -> AssetKey:
@@ -40,7 +48,13 @@ class WarehouseDltTranslator(DagsterDltTranslator):
             raise TypeError(f"dlt resource {data.resource.name} must load one fixed table")
         return default.replace_attributes(
             key=warehouse_table_key(data.pipeline.dataset_name, table),
-            deps=[source_system_table_key(data.resource.source_name, data.resource.name)],
+            deps=[
+                source_system_table_key(source, name)
+                for source, name in SOURCE_SYSTEM_INPUTS.get(
+                    (data.resource.source_name, data.resource.name),
+                    [(data.resource.source_name, data.resource.name)],
+                )
+            ],
             group_name=INGESTION_GROUP,
         )
 
