@@ -25,6 +25,7 @@ FAST_THROWAWAY_SERVER = {"fsync": "off", "synchronous_commit": "off", "full_page
 """Durability costs time and buys nothing for a server deleted at the end of the session."""
 
 DBT = str(Path(sys.executable).with_name("dbt"))
+TEST_API_TOKEN = "test-payments-token"
 
 _session_dir = Path(tempfile.mkdtemp(prefix="elt-platform-tests-"))
 
@@ -46,6 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "DBT_TARGET_PATH": str(_session_dir / "dbt-target"),
             "DBT_LOG_PATH": str(_session_dir / "dbt-logs"),
             "DAGSTER_HOME": str(_session_dir / "dagster"),
+            "PAYMENTS_API_TOKEN": TEST_API_TOKEN,
+            "SOURCES__PAYMENTS__API_TOKEN": TEST_API_TOKEN,
         }
     )
     (_session_dir / "dagster").mkdir(parents=True, exist_ok=True)
@@ -91,18 +94,41 @@ def dbt_manifest() -> Path:
     return Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
 
 
-@pytest.fixture
-def fresh_server(tmp_path) -> Iterator[WarehouseSettings]:
-    """A second embedded server of its own, for tests that need an empty shop database."""
+def _own_server(data_dir: Path) -> Iterator[WarehouseSettings]:
     from warehouse.connection import ensure_database
     from warehouse.embedded import EmbeddedPostgres
 
-    settings = load_settings({"PGPORT": str(free_port()), "PLATFORM_DATA_DIR": str(tmp_path)})
+    settings = load_settings({"PGPORT": str(free_port()), "PLATFORM_DATA_DIR": str(data_dir)})
     server = EmbeddedPostgres(settings, server_options=FAST_THROWAWAY_SERVER)
     server.start()
     ensure_database(settings, settings.database)
     yield settings
     server.destroy()
+
+
+@pytest.fixture
+def fresh_server(tmp_path) -> Iterator[WarehouseSettings]:
+    """A second embedded server of its own, for tests that need an empty shop database."""
+    yield from _own_server(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory) -> Iterator[WarehouseSettings]:
+    """An embedded server (and data folder) shared by the tests of one module."""
+    yield from _own_server(tmp_path_factory.mktemp("server"))
+
+
+@pytest.fixture(scope="session")
+def payments_api(warehouse) -> Iterator[str]:
+    """The demo payments API over the session's shop database, on a free loopback port.
+
+    ``SOURCES__PAYMENTS__BASE_URL`` points dlt at it, as ``.dlt/config.toml`` does for make.
+    """
+    from demo_sources.payments_api import PaymentsApiServer
+
+    with PaymentsApiServer(warehouse, port=free_port()) as server:
+        os.environ["SOURCES__PAYMENTS__BASE_URL"] = server.url
+        yield server.url
 
 
 def query(

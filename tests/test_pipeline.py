@@ -27,7 +27,14 @@ order by customers.customer_id
 def table_counts(settings) -> dict[str, int]:
     return {
         table: query(settings, f"select count(*) from {table}")[0][0]
-        for table in ("raw_shop.customers", "raw_shop.orders", "marts.dim_customers")
+        for table in (
+            "raw_shop.customers",
+            "raw_shop.orders",
+            "raw_payments.payments",
+            "raw_events.events",
+            "raw_events.marketing_spend",
+            "marts.dim_customers",
+        )
     }
 
 
@@ -40,11 +47,16 @@ def run_refresh_job(instance=None):
 
 
 @pytest.fixture(scope="module")
-def loaded(warehouse, dbt_manifest):
+def first_run(warehouse, payments_api, dbt_manifest):
     """The demo shop with a few days of history, and the refresh job run once through Dagster."""
     ShopSimulator(warehouse).init(5, scale="tiny")
     result = run_refresh_job()
     assert result.success, [event.message for event in result.all_events if event.is_failure]
+    return result
+
+
+@pytest.fixture(scope="module")
+def loaded(warehouse, first_run):
     return warehouse
 
 
@@ -67,15 +79,18 @@ def test_raw_orders_hold_every_source_order(loaded):
     assert table_counts(loaded)["raw_shop.orders"] == source_orders
 
 
-def test_dagster_records_dlt_row_counts(loaded):
-    result = run_refresh_job()
+def test_dagster_records_dlt_row_counts(loaded, first_run):
     materializations = {
         event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
-        for event in result.get_asset_materialization_events()
+        for event in first_run.get_asset_materialization_events()
     }
-    source_customers = query(loaded, "select count(*) from customers", SHOP_DATABASE)[0][0]
 
-    assert materializations["raw_shop/customers"]["rows_loaded"].value == source_customers
+    for table, source in (
+        ("raw_shop/customers", "customers"),
+        ("raw_payments/payments", "payments.payments"),
+    ):
+        source_rows = query(loaded, f"select count(*) from {source}", SHOP_DATABASE)[0][0]
+        assert materializations[table]["rows_loaded"].value == source_rows, table
     assert "marts/dim_customers" in materializations
 
 

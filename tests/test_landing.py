@@ -1,0 +1,194 @@
+"""Each kind of bad input in the landing folder ends with the good rows loaded and the bad ones
+kept, with a reason: one mess switch of the demo sources at a time, plus hand-made bad files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from decimal import Decimal
+
+import pytest
+from conftest import query
+
+from demo_sources.config import Mess
+from demo_sources.simulator import OTHER_TIMESTAMP_FORMAT, UNKNOWN_EVENT_TYPE, ShopSimulator
+from ingestion.landing import landing, landing_pipeline
+from ingestion.pipelines import extracted_rows, run
+
+
+def load_landing(settings) -> dict[str, int]:
+    pipeline = landing_pipeline(settings)
+    run(pipeline, landing(settings))
+    return extracted_rows(pipeline)
+
+
+def delivered_lines(settings) -> list[bytes]:
+    folder = settings.data_dir / "landing" / "events"
+    return [
+        line
+        for path in sorted(folder.iterdir())
+        for line in gzip.decompress(path.read_bytes()).splitlines()
+    ]
+
+
+def count(settings, sql: str) -> int:
+    return query(settings, sql)[0][0]
+
+
+def rejected_lines(settings) -> int:
+    """Rows in the quarantine table, which dlt creates with its first row."""
+    if query(settings, "select to_regclass('raw_events._rejected_lines')")[0][0] is None:
+        return 0
+    return count(settings, "select count(*) from raw_events._rejected_lines")
+
+
+@pytest.fixture
+def shop_with(fresh_server):
+    def simulate(days: int = 3, **switches: float):
+        ShopSimulator(fresh_server).init(days, scale="tiny", mess=Mess.only(**switches))
+        return fresh_server
+
+    return simulate
+
+
+def test_duplicates_are_loaded_as_delivered(shop_with):
+    settings = shop_with(duplicate_event_rate=0.2)
+    load_landing(settings)
+
+    lines = delivered_lines(settings)
+    assert count(settings, "select count(*) from raw_events.events") == len(lines)
+    assert count(settings, "select count(distinct event_id) from raw_events.events") < len(lines)
+    assert rejected_lines(settings) == 0
+
+
+def test_unknown_event_types_are_loaded_as_delivered(shop_with):
+    settings = shop_with(unknown_event_type_rate=0.2)
+    load_landing(settings)
+
+    unknown = sum(
+        f'"event_type":"{UNKNOWN_EVENT_TYPE}"'.encode() in line
+        for line in delivered_lines(settings)
+    )
+    assert unknown > 0
+    assert (
+        count(
+            settings,
+            f"select count(*) from raw_events.events where event_type = '{UNKNOWN_EVENT_TYPE}'",
+        )
+        == unknown
+    )
+
+
+def test_other_timestamp_formats_are_kept_as_text(shop_with):
+    settings = shop_with(other_timestamp_format_rate=0.2)
+    load_landing(settings)
+
+    # DD/MM/YYYY HH:MM:SS: staging parses both formats
+    other = count(
+        settings, "select count(*) from raw_events.events where occurred_at like '__/__/____ %%'"
+    )
+    assert OTHER_TIMESTAMP_FORMAT == "%d/%m/%Y %H:%M:%S"
+    assert other > 0
+    assert count(settings, "select count(*) from raw_events.events") == len(
+        delivered_lines(settings)
+    )
+
+
+def test_a_malformed_line_is_quarantined_with_its_file_line_and_reason(shop_with):
+    settings = shop_with(malformed_line_chance=1)
+    load_landing(settings)
+
+    rejected = query(
+        settings,
+        "select file_name, line_number, raw_line, reason from raw_events._rejected_lines"
+        " order by file_name",
+    )
+    files = sorted((settings.data_dir / "landing" / "events").iterdir())
+    assert [row[0] for row in rejected] == [f"events/{path.name}" for path in files]
+    for file_name, line_number, raw_line, reason in rejected:
+        lines = gzip.decompress((settings.data_dir / "landing" / file_name).read_bytes())
+        assert lines.splitlines()[line_number - 1].decode() == raw_line
+        assert reason.startswith("not valid JSON")
+    assert count(settings, "select count(*) from raw_events.events") == len(
+        delivered_lines(settings)
+    ) - len(rejected)
+
+
+def test_empty_files_load_nothing_and_are_not_read_again(shop_with):
+    settings = shop_with(empty_file_chance=1)
+
+    assert "events" not in load_landing(settings)
+    assert "events" not in load_landing(settings)
+    assert rejected_lines(settings) == 0
+
+
+def test_an_extra_csv_column_becomes_a_new_raw_column(shop_with):
+    settings = shop_with(extra_csv_column_chance=1)
+    load_landing(settings)
+
+    assert query(settings, "select distinct currency from raw_events.marketing_spend") == [("EUR",)]
+    assert count(settings, "select count(*) from raw_events.marketing_spend") == 3 * 10
+
+
+def test_late_events_arrive_in_the_next_file(shop_with):
+    settings = shop_with(late_event_rate=0.2)
+    load_landing(settings)
+
+    late = query(
+        settings,
+        "select count(*) from raw_events.events"
+        " where substr(_file_name, 8, 10) > substr(occurred_at, 1, 10)",
+    )[0][0]
+    assert late > 0
+
+
+def test_lines_of_the_wrong_shape_or_type_are_quarantined(fresh_server):
+    folder = fresh_server.data_dir / "landing" / "events"
+    folder.mkdir(parents=True)
+    good = {"event_id": "e1", "event_type": "page_view", "occurred_at": "2026-01-01T00:00:00Z"}
+    lines = [
+        json.dumps(good),
+        json.dumps([1, 2]),
+        json.dumps({**good, "event_id": None}),
+        json.dumps({**good, "event_id": "e4", "user_id": "not a number"}),
+        json.dumps({**good, "event_id": "e5", "brand_new_field": "kept"}),
+    ]
+    (folder / "2026-01-01.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+
+    load_landing(fresh_server)
+
+    assert query(
+        fresh_server, "select event_id, brand_new_field from raw_events.events order by 1"
+    ) == [
+        ("e1", None),
+        ("e5", "kept"),
+    ]
+    reasons = query(
+        fresh_server, "select line_number, reason from raw_events._rejected_lines order by 1"
+    )
+    assert [number for number, _ in reasons] == [2, 3, 4]
+    assert reasons[0][1] == "not a JSON object"
+    assert reasons[1][1] == "missing event_id"
+    assert reasons[2][1].startswith("a field has an unexpected type")
+
+
+def test_a_csv_value_of_the_wrong_type_lands_in_a_variant_column(fresh_server):
+    folder = fresh_server.data_dir / "landing" / "marketing"
+    folder.mkdir(parents=True)
+    (folder / "2026-01-01.csv").write_text(
+        "date,channel,campaign,spend,impressions,clicks\n"
+        "2026-01-01,search,search_01,12.50,1000,10\n"
+        "2026-01-01,social,social_01,n/a,2000,20\n"
+        "2026-01-01,email,email_01,3.00,300\n"
+    )
+
+    load_landing(fresh_server)
+
+    rows = query(
+        fresh_server,
+        "select channel, spend, spend__v_text from raw_events.marketing_spend order by channel",
+    )
+    assert rows == [("search", Decimal("12.50"), None), ("social", None, "n/a")]
+    assert query(fresh_server, "select line_number, reason from raw_events._rejected_lines") == [
+        (4, "5 fields where the header has 6")
+    ]
