@@ -6,17 +6,18 @@ never aborts a load. Constraints are dbt's job, downstream.
 
 How rows move:
 
-- **Arrow route.** The ``pyarrow`` backend reads batches as Arrow tables with the source's own
-  column types, and the pipeline writes them to Postgres with ``COPY`` (see
-  :mod:`ingestion.pipelines`).
+- **Arrow route.** The ``connectorx`` backend reads batches as Arrow tables over Postgres's
+  binary protocol, with the source's own column types, and the pipeline writes them to Postgres
+  with ``COPY`` (see :mod:`ingestion.pipelines`). ``bench/ingest.py`` measures it against a
+  plain COPY.
 - **Incremental merge.** Each table is read where ``updated_at`` is at or after the last value
   loaded, minus :data:`LAG_SECONDS`, and merged on its primary key. The overlap catches rows
   whose transaction committed after a later ``updated_at`` had already been loaded; rows read
   twice merge onto themselves, so reruns change nothing.
 - **Hard deletes.** The app deletes customers outright (erasure requests), which no
   ``updated_at`` can show. For the tables in :data:`HARD_DELETE_TABLES` every load also compares
-  the keys in raw with the keys in the source, in the same snapshot as the changed rows, and
-  sends a deletion record for each key that is gone. dlt's ``hard_delete`` column hint turns
+  the keys in raw with the keys in the source, and sends a deletion record for each key that
+  is gone. dlt's ``hard_delete`` column hint turns
   those records into deletes, so raw holds exactly the source's rows (personal data included:
   an erasure request must reach the warehouse). A comparison that would delete more than
   :data:`MAX_DELETED_FRACTION` of a table stops the load instead: an emptied or wrong source
@@ -28,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import connectorx as cx
 import dlt
 import numpy as np
 import pyarrow as pa
@@ -35,7 +37,7 @@ import sqlalchemy as sa
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.sources import DltSource
 from dlt.sources.sql_database import sql_database
-from dlt.sources.sql_database.helpers import TableLoader
+from dlt.sources.sql_database.helpers import ConnectorXTableLoader
 
 from ingestion.pipelines import warehouse_pipeline
 from warehouse.settings import SHOP_DATABASE, WarehouseSettings
@@ -67,28 +69,25 @@ class ShopSourceError(RuntimeError):
     """The shop cannot be loaded safely; the message says why."""
 
 
-class DeletionDetectingLoader(TableLoader):
-    """dlt's table loader, plus deletion records for keys that left the source.
+class DeletionDetectingLoader(ConnectorXTableLoader):
+    """dlt's ConnectorX table loader, plus deletion records for keys that left the source.
 
-    The changed rows and the source's keys are read in one repeatable-read transaction, so a
-    row deleted between the two reads cannot be both upserted and deleted.
+    The source's keys are read right after the changed rows. A row deleted between the two
+    reads is upserted by this load and deleted by the next one.
     """
 
-    def _load_rows(self, query: Any, backend_kwargs: dict[str, Any]) -> Iterator[Any]:
+    def load_rows(self, backend_kwargs: dict[str, Any] | None = None) -> Iterator[Any]:
+        yield from super().load_rows(backend_kwargs)
         table = self.table.name
         if table not in HARD_DELETE_TABLES:
-            yield from super()._load_rows(query, backend_kwargs)
             return
-        key = self.table.c[PRIMARY_KEYS[table]]
-        connection = self.engine.connect().execution_options(isolation_level="REPEATABLE READ")
-        with connection as conn, conn.begin():
-            result = conn.execution_options(yield_per=self.chunk_size).execute(query)
-            try:
-                yield from self._convert_result(result, backend_kwargs)
-            finally:
-                result.close()
-            source_keys = np.fromiter(conn.execute(sa.select(key)).scalars(), dtype=np.int64)
-        deleted = _deleted_keys(table, _raw_keys(table, key.name), source_keys)
+        key = PRIMARY_KEYS[table]
+        source_keys = cx.read_sql(
+            self.get_connection_url(),
+            f"select {key} from {self.table.schema}.{table}",
+            return_type="arrow",
+        )[key].to_numpy()
+        deleted = _deleted_keys(table, _raw_keys(table, key), source_keys)
         if deleted.size:
             records = pa.Table.from_arrays(
                 [
@@ -98,7 +97,7 @@ class DeletionDetectingLoader(TableLoader):
                 ],
                 schema=pa.schema(
                     [
-                        pa.field(key.name, pa.int64(), nullable=False),
+                        pa.field(key, pa.int64(), nullable=False),
                         pa.field(CURSOR_COLUMN, pa.timestamp("us", tz="UTC")),
                         pa.field(DELETED_COLUMN, pa.bool_()),
                     ]
@@ -155,7 +154,9 @@ def shop_source(settings: WarehouseSettings, chunk_size: int = 100_000) -> DltSo
         schema="public",
         table_names=list(PRIMARY_KEYS),
         defer_table_reflect=True,
-        backend="pyarrow",
+        backend="connectorx",
+        # Batches of chunk_size rows, read over Postgres's binary COPY protocol.
+        backend_kwargs={"return_type": "arrow_stream", "batch_size": chunk_size},
         chunk_size=chunk_size,
         table_adapter_callback=_nullable_except_keys,
         table_loader_class=DeletionDetectingLoader,

@@ -99,6 +99,27 @@ def test_first_load_matches_every_source(shop):
     assert events + rejected == lines_in_files(settings)
 
 
+@pytest.mark.parametrize("table", ["customers", "products", "orders", "order_items"])
+def test_raw_values_equal_the_source_values(shop, table):
+    settings = shop[0]
+    columns = [
+        name
+        for (name,) in query(
+            settings,
+            "select column_name from information_schema.columns"
+            " where table_schema = 'public' and table_name = %s order by ordinal_position",
+            SHOP_DATABASE,
+            (table,),
+        )
+    ]
+    select = f"select {', '.join(columns)} from {{}} order by 1"
+
+    source = query(settings, select.format(table), SHOP_DATABASE)
+    raw = query(settings, select.format(f"raw_shop.{table}"))
+
+    assert raw == source
+
+
 def test_advance_then_load_reads_exactly_the_changed_rows(shop):
     settings, _, api_url = shop
     (last_loaded,) = query(settings, "select max(updated_at) from raw_shop.orders")[0]

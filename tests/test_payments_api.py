@@ -112,3 +112,42 @@ def test_every_nth_request_is_429_with_retry_after(shop):
     assert [response.status_code for response in statuses] == [200, 200, 429, 200, 200, 429]
     assert statuses[2].headers["Retry-After"] == "1"
     assert statuses[2].json()["error"] == "rate_limited"
+
+
+def test_background_api_starts_once_and_stops(shop):
+    import os
+    import subprocess
+    import sys
+
+    port = str(free_port())
+    env = {
+        **os.environ,
+        "PGPORT": str(shop.port),
+        "PLATFORM_DATA_DIR": str(shop.data_dir),
+        "PAYMENTS_API_TOKEN": TOKEN,
+    }
+
+    def demo(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "demo_sources", *args, "--port", port],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    try:
+        first, second = demo("api-up"), demo("api-up")
+        response = requests.get(
+            f"http://127.0.0.1:{port}/v1/payments", headers=AUTH, params={"limit": 1}, timeout=10
+        )
+    finally:
+        stopped = demo("api-down")
+
+    assert "started" in first.stdout, first.stderr
+    assert "already runs" in second.stdout
+    assert response.status_code == 200 and response.json()["data"]
+    assert "stopped" in stopped.stdout
+    assert "was not running" in demo("api-down").stdout
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
