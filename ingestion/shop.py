@@ -77,8 +77,9 @@ class DeletionDetectingLoader(ConnectorXTableLoader):
     """
 
     def load_rows(self, backend_kwargs: dict[str, Any] | None = None) -> Iterator[Any]:
-        yield from super().load_rows(backend_kwargs)
         table = self.table.name
+        for batch in super().load_rows(backend_kwargs):
+            yield _key_required(batch, PRIMARY_KEYS[table])
         if table not in HARD_DELETE_TABLES:
             return
         key = PRIMARY_KEYS[table]
@@ -109,6 +110,14 @@ class DeletionDetectingLoader(ConnectorXTableLoader):
                 DELETED_COLUMN: {"name": DELETED_COLUMN, "data_type": "bool", "hard_delete": True},
             }
             yield dlt.mark.with_hints(records, dlt.mark.make_hints(columns=columns))
+
+
+def _key_required(batch: pa.Table, key: str) -> pa.Table:
+    """ConnectorX marks every column nullable; the key is not, as dlt's hints say."""
+    index = batch.schema.get_field_index(key)
+    if index < 0 or not batch.schema.field(index).nullable:
+        return batch
+    return batch.cast(batch.schema.set(index, batch.schema.field(index).with_nullable(False)))
 
 
 def _raw_keys(table: str, key: str) -> np.ndarray:
