@@ -56,6 +56,7 @@ select
             select json_agg(
                 json_build_object(
                     'refund_id', refunds.refund_id,
+                    'payment_id', refunds.payment_id,
                     'amount_cents', (refunds.amount * 100)::bigint,
                     'reason', refunds.reason,
                     'created_at', refunds.created_at

@@ -63,6 +63,11 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     """dbt nodes keyed by the relation they build; groups from the model's top folder."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        # A source may name the asset that writes it (a dlt child table is written by its
+        # parent's asset): meta.dagster.asset_key, as dagster-dbt's own translator reads it.
+        explicit = dbt_resource_props.get("meta", {}).get("dagster", {}).get("asset_key")
+        if explicit:
+            return AssetKey(explicit)
         relation = dbt_resource_props.get("identifier") or dbt_resource_props.get("alias")
         return warehouse_table_key(
             dbt_resource_props["schema"], relation or dbt_resource_props["name"]
