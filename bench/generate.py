@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import socket
-import tempfile
 import time
 
+from throwaway import throwaway_server
+
 from demo_sources.simulator import ShopSimulator
-from warehouse.connection import connect, ensure_database
-from warehouse.embedded import EmbeddedPostgres
-from warehouse.settings import SHOP_DATABASE, load_settings
+from warehouse.connection import connect
+from warehouse.settings import SHOP_DATABASE
 
 TABLES = ("customers", "products", "orders", "order_items", "payments.payments", "payments.refunds")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> None:
@@ -34,28 +27,21 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="bench-generate-") as scratch:
-        settings = load_settings({"PGPORT": str(free_port()), "PLATFORM_DATA_DIR": scratch})
-        server = EmbeddedPostgres(settings)
-        server.start()
-        try:
-            ensure_database(settings, settings.database)
-            simulator = ShopSimulator(settings)
-            started = time.perf_counter()
-            simulator.init(args.days, scale=args.scale)
-            seconds = time.perf_counter() - started
+    with throwaway_server("generate") as settings:
+        simulator = ShopSimulator(settings)
+        started = time.perf_counter()
+        simulator.init(args.days, scale=args.scale)
+        seconds = time.perf_counter() - started
 
-            conn = connect(settings, SHOP_DATABASE)
-            with conn, conn.cursor() as cursor:
-                counts = {}
-                for table in TABLES:
-                    cursor.execute(f"select count(*) from {table}")
-                    counts[table] = cursor.fetchone()[0]
-            conn.close()
-            files = sorted(simulator.events_dir.glob("*.jsonl.gz"))
-            events = sum(gzip.decompress(path.read_bytes()).count(b"\n") for path in files)
-        finally:
-            server.destroy()
+        conn = connect(settings, SHOP_DATABASE)
+        with conn, conn.cursor() as cursor:
+            counts = {}
+            for table in TABLES:
+                cursor.execute(f"select count(*) from {table}")
+                counts[table] = cursor.fetchone()[0]
+        conn.close()
+        files = sorted(simulator.events_dir.glob("*.jsonl.gz"))
+        events = sum(gzip.decompress(path.read_bytes()).count(b"\n") for path in files)
 
     rows = sum(counts.values())
     print(f"scale={args.scale} days={args.days}: generated in {seconds:.1f} s")

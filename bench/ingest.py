@@ -25,20 +25,18 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import socket
-import tempfile
 import time
 
 import dlt
 import pyarrow as pa
 from dlt.sources.sql_database import sql_table
+from throwaway import throwaway_server
 
 from demo_sources.shop import SCHEMA_DDL
 from ingestion.pipelines import RUN_OPTIONS, warehouse_pipeline
 from ingestion.shop import shop_source
 from warehouse.connection import connect, ensure_database
-from warehouse.embedded import EmbeddedPostgres
-from warehouse.settings import SHOP_DATABASE, WarehouseSettings, load_settings
+from warehouse.settings import SHOP_DATABASE, WarehouseSettings
 
 ROUTES = ("copy", "ours", "ours-gzip", "ours-naive-ts", "default")
 ORDERS = """
@@ -53,12 +51,6 @@ select id, 1 + id %% 10000, (array['placed', 'paid', 'shipped', 'completed'])[1 
 from generate_series(1, %(rows)s) as id;
 analyze orders;
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def execute(settings: WarehouseSettings, database: str, sql: str, params: dict | None = None):
@@ -143,31 +135,24 @@ def main() -> None:
     routes = args.routes.split(",")
     assert set(routes) <= set(ROUTES), f"routes are {', '.join(ROUTES)}"
 
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
-        settings = load_settings({"PGPORT": str(free_port()), "PLATFORM_DATA_DIR": scratch})
-        server = EmbeddedPostgres(settings)
-        server.start()
-        try:
-            ensure_database(settings, settings.database)
-            ensure_database(settings, SHOP_DATABASE)
-            execute(settings, SHOP_DATABASE, SCHEMA_DDL)
-            execute(settings, SHOP_DATABASE, ORDERS, {"rows": args.rows})
-            print(f"{args.rows:,} orders, {os.cpu_count()} cores")
-            baseline = plain_copy(settings) if "copy" in routes else None
-            if baseline:
-                print(f"  {'copy':<10} {baseline:7.1f} s  {args.rows / baseline:>10,.0f} rows/s")
-            for route in routes:
-                if route == "copy":
-                    continue
-                seconds, steps = dlt_route(settings, route)
-                split = "  ".join(f"{name} {value:.1f}" for name, value in steps.items())
-                ratio = f"{seconds / baseline:5.2f}x copy" if baseline else ""
-                print(
-                    f"  {route:<10} {seconds:7.1f} s  {args.rows / seconds:>10,.0f} rows/s"
-                    f"  {ratio}  ({split})"
-                )
-        finally:
-            server.destroy()
+    with throwaway_server("ingest") as settings:
+        ensure_database(settings, SHOP_DATABASE)
+        execute(settings, SHOP_DATABASE, SCHEMA_DDL)
+        execute(settings, SHOP_DATABASE, ORDERS, {"rows": args.rows})
+        print(f"{args.rows:,} orders, {os.cpu_count()} cores")
+        baseline = plain_copy(settings) if "copy" in routes else None
+        if baseline:
+            print(f"  {'copy':<10} {baseline:7.1f} s  {args.rows / baseline:>10,.0f} rows/s")
+        for route in routes:
+            if route == "copy":
+                continue
+            seconds, steps = dlt_route(settings, route)
+            split = "  ".join(f"{name} {value:.1f}" for name, value in steps.items())
+            ratio = f"{seconds / baseline:5.2f}x copy" if baseline else ""
+            print(
+                f"  {route:<10} {seconds:7.1f} s  {args.rows / seconds:>10,.0f} rows/s"
+                f"  {ratio}  ({split})"
+            )
 
 
 if __name__ == "__main__":
