@@ -85,15 +85,6 @@ EVENT_FIELDS = pa.schema(
 """The fields events have, with the types raw keeps, so every file reads the same way. Fields
 and properties not listed here are read too, with types inferred from the file."""
 REQUIRED_EVENT_FIELDS = ("event_id", "event_type", "occurred_at")
-EVENT_COLUMNS = {
-    "event_id": {"data_type": "text", "nullable": False},
-    "event_type": {"data_type": "text", "nullable": False},
-    "occurred_at": {"data_type": "text", "nullable": False},
-    "session_id": {"data_type": "text"},
-    "user_id": {"data_type": "bigint"},
-    "_file_name": {"data_type": "text", "nullable": False},
-    "_line_number": {"data_type": "bigint", "nullable": False},
-}
 
 MARKETING_FIELDS = ("date", "channel", "campaign", "spend", "impressions", "clicks")
 MARKETING_COLUMNS = {

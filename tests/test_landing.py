@@ -192,3 +192,18 @@ def test_a_csv_value_of_the_wrong_type_lands_in_a_variant_column(fresh_server):
     assert query(fresh_server, "select line_number, reason from raw_events._rejected_lines") == [
         (4, "5 fields where the header has 6")
     ]
+
+
+def test_a_file_changed_after_loading_is_reported_and_not_loaded_again(shop_with, caplog):
+    import os
+
+    settings = shop_with()
+    load_landing(settings)
+    events = count(settings, "select count(*) from raw_events.events")
+    loaded = min((settings.data_dir / "landing" / "events").iterdir())
+    modified = loaded.stat().st_mtime + 3600
+    os.utime(loaded, (modified, modified))
+
+    assert load_landing(settings) == {}
+    assert count(settings, "select count(*) from raw_events.events") == events
+    assert f"events/{loaded.name} changed after it was loaded" in caplog.text
