@@ -4,8 +4,9 @@
   ``.dlt/secrets.toml`` or ``SOURCES__PAYMENTS__API_TOKEN``; the base URL in ``.dlt/config.toml``.
 - **Pages**: the API's own cursor (``next_cursor`` in each response, sent back as ``cursor``).
 - **Incremental**: ``updated_since`` starts at the last ``updated_at`` loaded, and payments are
-  merged on ``payment_id``. Each payment's nested ``refunds`` list becomes the child table
-  ``payments__refunds``; a merged payment replaces its refunds, so they never duplicate.
+  merged on ``payment_id``. The API nests each payment's refunds; they are split off into
+  their own resource and table, ``refunds``, merged on ``refund_id``. One resource per raw
+  table keeps each table its own Dagster asset (dagster-dlt makes one asset per resource).
 - **Retries**: dlt's HTTP client retries 429 (honouring ``Retry-After``), 5xx and connection
   errors with exponential backoff (``[runtime] request_max_attempts`` in ``.dlt/config.toml``).
   A 401 stops the load at once, with the API's message.
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import dlt
 from dlt.sources import DltResource
@@ -35,7 +37,8 @@ def payments_source(
     api_token: str = dlt.secrets.value,
     page_size: int = 500,
 ) -> Iterator[DltResource]:
-    """Payments with their refunds, changed since the last load."""
+    """Payments and their refunds, changed since the last load: resources ``payments`` and
+    ``refunds``, both fed by one paginated read of ``GET /v1/payments``."""
     config: RESTAPIConfig = {
         "client": {
             "base_url": base_url,
@@ -48,9 +51,9 @@ def payments_source(
         },
         "resources": [
             {
-                "name": "payments",
-                "primary_key": "payment_id",
-                "write_disposition": "merge",
+                # Read once, not loaded itself: the two resources below fork its pages.
+                "name": "payment_pages",
+                "selected": False,
                 "endpoint": {
                     "path": "v1/payments",
                     "data_selector": "data",
@@ -64,7 +67,31 @@ def payments_source(
             },
         ],
     }
-    yield from rest_api_resources(config)
+    (payment_pages,) = rest_api_resources(config)
+    yield payment_pages
+    yield payment_pages | payments
+    yield payment_pages | refunds
+
+
+@dlt.transformer(name="payments", primary_key="payment_id", write_disposition="merge")
+def payments(page: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Each payment as the API returned it, without its nested refunds."""
+    yield [{key: value for key, value in payment.items() if key != "refunds"} for payment in page]
+
+
+@dlt.transformer(
+    name="refunds",
+    primary_key="refund_id",
+    write_disposition="merge",
+    columns={"payment_id": {"data_type": "bigint", "nullable": False}},
+)
+def refunds(page: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """The refunds of each payment in the page, each carrying its ``payment_id``."""
+    yield [
+        {**refund, "payment_id": payment["payment_id"]}
+        for payment in page
+        for refund in payment.get("refunds") or []
+    ]
 
 
 def payments_pipeline(settings: WarehouseSettings, progress: str | None = None) -> dlt.Pipeline:

@@ -24,7 +24,7 @@ RECONCILED_TABLES = {
     ("raw_shop", "orders"): (SHOP_DATABASE, ("public", "orders")),
     ("raw_shop", "order_items"): (SHOP_DATABASE, ("public", "order_items")),
     ("raw_payments", "payments"): (SHOP_DATABASE, ("payments", "payments")),
-    ("raw_payments", "payments__refunds"): (SHOP_DATABASE, ("payments", "refunds")),
+    ("raw_payments", "refunds"): (SHOP_DATABASE, ("payments", "refunds")),
 }
 
 
@@ -51,7 +51,7 @@ def reconcile(settings: WarehouseSettings, schemas: tuple[str, ...] = ()) -> lis
     """Row counts of the merge tables in raw (only ``schemas`` if given) against their sources.
 
     A table that does not exist counts as empty: a source table with rows and no raw table is
-    a mismatch, and a child table nobody has written to yet (no refunds so far) is not.
+    a mismatch, and a table nobody has written to yet (no refunds so far) is not.
     """
     tables = {
         raw: source for raw, source in RECONCILED_TABLES.items() if not schemas or raw[0] in schemas

@@ -25,6 +25,7 @@ MERGE_TABLES = (
     "raw_shop.orders",
     "raw_shop.order_items",
     "raw_payments.payments",
+    "raw_payments.refunds",
 )
 
 
@@ -118,6 +119,52 @@ def test_raw_values_equal_the_source_values(shop, table):
     raw = query(settings, select.format(f"raw_shop.{table}"))
 
     assert raw == source
+
+
+def test_refunds_split_from_their_payments_equal_the_source_refunds(shop):
+    settings, _, api_url = shop
+    # A tiny shop may have no returns yet: refund one payment in the source, at the shop's
+    # simulated time (a real "now" would move the incremental cursor past later payments).
+    query(
+        settings,
+        """
+        with refunded as (
+            update payments.payments
+            set status = 'refunded',
+                updated_at = (select max(updated_at) from payments.payments) + interval '1 s'
+            where payment_id = (select min(payment_id) from payments.payments)
+            returning payment_id, amount
+        )
+        insert into payments.refunds (refund_id, payment_id, amount, reason, created_at)
+        select coalesce((select max(refund_id) from payments.refunds), 0) + 1, payment_id, amount,
+            'test refund', (select max(updated_at) from payments.payments) + interval '1 s'
+        from refunded
+        returning refund_id
+        """,
+        SHOP_DATABASE,
+    )
+    load_payments(settings, api_url)
+    columns = "refund_id, payment_id, {amount}, reason, created_at"
+
+    source = query(
+        settings,
+        f"select {columns.format(amount='(amount * 100)::bigint')} from payments.refunds"
+        " order by refund_id",
+        SHOP_DATABASE,
+    )
+    raw = query(
+        settings,
+        f"select {columns.format(amount='amount_cents')} from raw_payments.refunds order by 1",
+    )
+    payment_columns = query(
+        settings,
+        "select column_name from information_schema.columns"
+        " where table_schema = 'raw_payments' and table_name = 'payments'",
+    )
+
+    assert source
+    assert raw == source
+    assert ("refunds",) not in payment_columns
 
 
 def test_advance_then_load_reads_exactly_the_changed_rows(shop):
