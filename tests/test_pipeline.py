@@ -12,7 +12,7 @@ select
     customers.customer_id,
     count(orders.order_id) as order_count,
     coalesce(sum(
-        case when orders.status in ('cancelled', 'returned') then 0 else totals.total end
+        case when orders.status in ('paid', 'shipped', 'completed') then totals.total else 0 end
     ), 0) as lifetime_value
 from customers
 left join orders on orders.customer_id = customers.customer_id

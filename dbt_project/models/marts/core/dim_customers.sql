@@ -6,70 +6,43 @@ customers as (
 
 ),
 
-orders as (
+country_regions as (
 
-    select * from {{ ref('stg_shop__orders') }}
-
-),
-
-order_items as (
-
-    select * from {{ ref('stg_shop__order_items') }}
+    select * from {{ ref('country_regions') }}
 
 ),
 
-order_totals as (
+customer_orders as (
 
-    select
-        order_id,
-        sum(line_total) as order_total
-
-    from order_items
-
-    group by order_id
+    select * from {{ ref('int_customer_orders_summarised') }}
 
 ),
 
-customer_orders_summary as (
-
-    select
-        orders.customer_id,
-        count(*) as order_count,
-        min(orders.ordered_at) as first_ordered_at,
-        max(orders.ordered_at) as last_ordered_at,
-        sum(
-            case
-                when orders.order_status in ('cancelled', 'returned') then 0
-                else order_totals.order_total
-            end
-        ) as lifetime_value
-
-    from orders
-
-    left join order_totals
-        on orders.order_id = order_totals.order_id
-
-    group by orders.customer_id
-
-),
-
-joined as (
+final as (
 
     select
         customers.customer_id,
         customers.customer_name,
+        {{ hash_pii('customers.email') }} as email_hash,
         customers.country_code,
+        country_regions.country_name,
+        country_regions.region,
         customers.customer_segment,
-        coalesce(customer_orders_summary.order_count, 0) as order_count,
-        customer_orders_summary.first_ordered_at,
-        customer_orders_summary.last_ordered_at,
-        coalesce(customer_orders_summary.lifetime_value, 0) as lifetime_value
+        cast(coalesce(customer_orders.order_count, 0) as bigint) as order_count,
+        cast(coalesce(customer_orders.paid_order_count, 0) as bigint) as paid_order_count,
+        cast(coalesce(customer_orders.lifetime_value, 0) as numeric(14, 2)) as lifetime_value,
+        customers.created_at,
+        customer_orders.first_ordered_at,
+        customer_orders.last_ordered_at
 
     from customers
 
-    left join customer_orders_summary
-        on customers.customer_id = customer_orders_summary.customer_id
+    left join country_regions
+        on customers.country_code = country_regions.country_code
+
+    left join customer_orders
+        on customers.customer_id = customer_orders.customer_id
 
 )
 
-select * from joined
+select * from final

@@ -55,4 +55,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from renamed {{ limit_rows_in_dev('occurred_at', 'renamed') }}

@@ -1,0 +1,95 @@
+-- Daily marketing spend against revenue, by channel. Orders carry no channel, so revenue is
+-- attributed by click share: a channel that drew 40% of a day's ad clicks is credited with 40%
+-- of that day's recognised revenue. ROAS is that attributed revenue over the channel's spend.
+
+with
+
+marketing_spend as (
+
+    select * from {{ ref('stg_events__marketing_spend') }}
+
+),
+
+channel_groups as (
+
+    select * from {{ ref('channel_groups') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+spend_by_channel as (
+
+    select
+        spend_date,
+        channel,
+        sum(spend) as spend,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks
+
+    from marketing_spend
+
+    group by spend_date, channel
+
+),
+
+daily_revenue as (
+
+    select
+        ordered_date,
+        sum(revenue) as revenue,
+        count(*) as order_count
+
+    from orders
+
+    group by ordered_date
+
+),
+
+click_shares as (
+
+    select
+        *,
+        clicks / cast(nullif(sum(clicks) over (partition by spend_date), 0) as numeric)
+            as click_share
+
+    from spend_by_channel
+
+),
+
+final as (
+
+    select
+        click_shares.spend_date as report_date,
+        click_shares.channel,
+        coalesce(channel_groups.channel_group, 'unmapped') as channel_group,
+        cast(click_shares.spend as numeric(14, 2)) as spend,
+        cast(click_shares.impressions as bigint) as impressions,
+        cast(click_shares.clicks as bigint) as clicks,
+        cast(click_shares.click_share as numeric(7, 6)) as click_share,
+        cast(coalesce(daily_revenue.revenue, 0) as numeric(14, 2)) as day_revenue,
+        cast(
+            coalesce(daily_revenue.revenue, 0) * coalesce(click_shares.click_share, 0)
+            as numeric(14, 2)
+        ) as attributed_revenue,
+        cast(
+            coalesce(daily_revenue.revenue, 0) * click_shares.click_share
+            / nullif(click_shares.spend, 0)
+            as numeric(12, 4)
+        ) as roas
+
+    from click_shares
+
+    left join channel_groups
+        on click_shares.channel = channel_groups.channel
+
+    left join daily_revenue
+        on click_shares.spend_date = daily_revenue.ordered_date
+
+)
+
+select * from final

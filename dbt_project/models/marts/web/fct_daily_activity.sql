@@ -1,0 +1,114 @@
+-- One row per customer per day with any activity: sessions started, events, orders placed and
+-- their recognised revenue. Anonymous visitors have no customer and are left out.
+--
+-- Incremental by whole days (delete+insert on activity_date): a build replaces the days in
+-- incremental_window (the last `lookback_days`, or exactly `start_date`..`end_date` when Dagster
+-- backfills a partition), plus, outside an explicit window, the days of orders that changed
+-- since the last build (an order returned weeks later changes its day's revenue).
+{{
+    config(
+        materialized='incremental',
+        unique_key='activity_date',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with
+
+events as (
+
+    select * from {{ ref('int_events_sessionised') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('int_orders_enriched') }}
+
+),
+
+rebuilt_days as (
+
+    select distinct {{ to_utc_date('occurred_at') }} as activity_date
+
+    from events
+
+    where {{ incremental_window(to_utc_date('occurred_at')) }}
+
+    union
+
+    select distinct ordered_date as activity_date
+
+    from orders
+
+    where
+        {{ incremental_window('ordered_date') }}  -- noqa: LT02
+        {%- if is_incremental() and var('start_date', none) is none %}
+            or last_changed_at >= {{ lookback_start('orders_changed_at') }}
+        {%- endif %}
+
+),
+
+events_daily as (
+
+    select
+        events.customer_id,
+        {{ to_utc_date('events.occurred_at') }} as activity_date,
+        count(*) as event_count,
+        sum(case when events.is_session_start then 1 else 0 end) as session_count,
+        sum(case when events.event_type = 'product_view' then 1 else 0 end) as product_view_count,
+        sum(case when events.event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart_count
+
+    from events
+
+    inner join rebuilt_days
+        on {{ to_utc_date('events.occurred_at') }} = rebuilt_days.activity_date
+
+    where events.customer_id is not null
+
+    group by 1, 2
+
+),
+
+orders_daily as (
+
+    select
+        orders.customer_id,
+        orders.ordered_date as activity_date,
+        count(*) as order_count,
+        sum(orders.revenue) as revenue,
+        max(orders.last_changed_at) as orders_changed_at
+
+    from orders
+
+    inner join rebuilt_days
+        on orders.ordered_date = rebuilt_days.activity_date
+
+    group by 1, 2
+
+),
+
+final as (
+
+    select
+        coalesce(events_daily.activity_date, orders_daily.activity_date) as activity_date,
+        coalesce(events_daily.customer_id, orders_daily.customer_id) as customer_id,
+        cast(coalesce(events_daily.session_count, 0) as bigint) as session_count,
+        cast(coalesce(events_daily.event_count, 0) as bigint) as event_count,
+        cast(coalesce(events_daily.product_view_count, 0) as bigint) as product_view_count,
+        cast(coalesce(events_daily.add_to_cart_count, 0) as bigint) as add_to_cart_count,
+        cast(coalesce(orders_daily.order_count, 0) as bigint) as order_count,
+        cast(coalesce(orders_daily.revenue, 0) as numeric(14, 2)) as revenue,
+        orders_daily.orders_changed_at
+
+    from events_daily
+
+    full outer join orders_daily
+        on
+            events_daily.customer_id = orders_daily.customer_id
+            and events_daily.activity_date = orders_daily.activity_date
+
+)
+
+select * from final
