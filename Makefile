@@ -24,13 +24,14 @@ export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env 2>/dev/null)
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 
 DAYS ?= 1
+DOCS_PORT ?= 8080
 
 # The demo payments API's token: the server checks it and dlt sends it. Set your own in .env.
 export PAYMENTS_API_TOKEN ?= demo-payments-token
 export SOURCES__PAYMENTS__API_TOKEN ?= $(PAYMENTS_API_TOKEN)
 
 .PHONY: help install run test lint format dev manifest db-up db-down db-status psql summary clean \
-	demo-init demo-advance demo-api demo-api-up demo-api-down load
+	demo-init demo-advance demo-api demo-api-up demo-api-down load docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +65,10 @@ format: install ## Fix what ruff and sqlfluff can fix
 dev: install db-up demo-init demo-api-up manifest ## Open the Dagster UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+docs: install db-up ## Build the dbt docs and serve them on http://127.0.0.1:8080 (DOCS_PORT=...)
+	$(DBT) docs generate
+	$(DBT) docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 manifest: install ## Parse the dbt project into target/manifest.json (Dagster reads it)
 	$(DBT) parse --quiet

@@ -134,13 +134,14 @@ def payments_api(warehouse) -> Iterator[str]:
 def query(
     settings: WarehouseSettings, sql: str, database: str | None = None, params: tuple = ()
 ) -> list[tuple]:
-    """The rows of one query on ``database`` (default: the warehouse) of ``settings``' server."""
+    """The rows of one statement on ``database`` (default: the warehouse) of ``settings``' server
+    (none for a statement that returns no rows)."""
     from warehouse.connection import connect
 
     conn = connect(settings, database)
     try:
         with conn, conn.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            return cursor.fetchall() if cursor.description else []
     finally:
         conn.close()
