@@ -156,12 +156,20 @@ def landing_source(bucket_url: str = dlt.config.value, file_glob: str = "*/*") -
     )
 
 
-def landing(settings: WarehouseSettings, file_glob: str = "*/*") -> DltSource:
-    """:func:`landing_source` on the configured bucket, else the project's landing folder."""
+def landing_bucket_url(settings: WarehouseSettings) -> str:
+    """The configured bucket (``[sources.landing] bucket_url``), else the landing folder."""
     configured = dlt.config.get("sources.landing.bucket_url", str)
-    return landing_source(
-        bucket_url=configured or (settings.data_dir / "landing").as_uri(), file_glob=file_glob
-    )
+    return configured or (settings.data_dir / "landing").as_uri()
+
+
+def landing(settings: WarehouseSettings, file_glob: str = "*/*") -> DltSource:
+    """:func:`landing_source` on :func:`landing_bucket_url`."""
+    return landing_source(bucket_url=landing_bucket_url(settings), file_glob=file_glob)
+
+
+def list_landing_files(settings: WarehouseSettings, file_glob: str = "*/*") -> list[FileItemDict]:
+    """The files in the landing bucket, listed exactly as a load lists them (name, mtime, size)."""
+    return list(filesystem(bucket_url=landing_bucket_url(settings), file_glob=file_glob))
 
 
 def landing_pipeline(settings: WarehouseSettings, progress: str | None = None) -> dlt.Pipeline:

@@ -1,7 +1,5 @@
 """The code location: ``dagster dev -m orchestration.definitions``."""
 
-from __future__ import annotations
-
 from dagster import Definitions
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
@@ -12,20 +10,27 @@ from orchestration.assets.ingestion import (
     shop_raw_tables,
     source_systems,
 )
-from orchestration.assets.transformation import dbt_models
+from orchestration.assets.transformation import dbt_daily_models, dbt_models
+from orchestration.checks import raw_tables_reconcile
+from orchestration.freshness import with_source_freshness
+from orchestration.jobs import load_landing_files, refresh_warehouse
 from orchestration.project import DBT_EXECUTABLE, dbt_project
-from orchestration.schedules import daily_refresh, refresh_warehouse
+from orchestration.schedules import daily_refresh
+from orchestration.sensors import new_landing_files
 
 defs = Definitions(
     assets=[
         *source_systems,
-        shop_raw_tables,
-        payments_raw_tables,
-        landing_raw_tables,
+        *with_source_freshness(
+            [shop_raw_tables, payments_raw_tables, landing_raw_tables], dbt_project.manifest_path
+        ),
         dbt_models,
+        dbt_daily_models,
     ],
-    jobs=[refresh_warehouse],
+    asset_checks=[raw_tables_reconcile],
+    jobs=[refresh_warehouse, load_landing_files],
     schedules=[daily_refresh],
+    sensors=[new_landing_files],
     resources={
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         "dlt": DagsterDltResource(),

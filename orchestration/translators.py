@@ -8,7 +8,7 @@ dlt into dbt connects with no hand-written list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster import AssetKey, AssetSpec
@@ -74,7 +74,22 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
         )
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """A model's top folder (staging, intermediate, marts); seeds and snapshots by type."""
         fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props["resource_type"] == "model" and len(fqn) > 2:
             return fqn[1]
         return f"{dbt_resource_props['resource_type']}s"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        """dbt's conventional ``meta.owner`` (set per folder in dbt_project.yml) as the owner."""
+        return dagster_owners(
+            dbt_resource_props.get("meta", {}).get("owner")
+        ) or super().get_owners(dbt_resource_props)
+
+
+def dagster_owners(owner: str | Sequence[str] | None) -> list[str]:
+    """dbt ``meta.owner`` values as Dagster owners: an email stays one, a name becomes a team."""
+    if not owner:
+        return []
+    names = [owner] if isinstance(owner, str) else list(owner)
+    return [name if "@" in name or name.startswith("team:") else f"team:{name}" for name in names]

@@ -53,3 +53,90 @@ def test_the_daily_job_materializes_every_materializable_asset(defs, asset_graph
     }
 
     assert job.asset_layer.executable_asset_keys >= materializable
+
+
+def test_every_dbt_node_and_raw_table_is_an_asset(asset_graph, dbt_manifest):
+    import json
+
+    manifest = json.loads(dbt_manifest.read_text())
+    keys = asset_graph.get_all_asset_keys()
+    dbt_nodes = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+    ]
+    missing = [
+        node["unique_id"]
+        for node in dbt_nodes
+        if AssetKey([node["schema"], node["alias"]]) not in keys
+    ]
+
+    assert len(dbt_nodes) > 20
+    assert missing == []
+    for raw in ("raw_shop/orders", "raw_payments/refunds", "raw_events/events"):
+        assert AssetKey(raw.split("/")) in keys
+
+
+def test_loading_the_definitions_never_parses_the_dbt_project(dbt_manifest):
+    """Only `make manifest` (or `dagster dev`) parses: a code location that parsed at import
+    would start slowly and could serve a different graph than the one deployed."""
+    import subprocess
+    import sys
+
+    before = dbt_manifest.stat().st_mtime_ns
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from orchestration.definitions import defs; defs.resolve_asset_graph()",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert dbt_manifest.stat().st_mtime_ns == before
+
+
+def test_groups_and_owners_come_from_dbt_folders_and_meta(asset_graph):
+    mart = asset_graph.get(AssetKey(["marts", "fct_orders"]))
+    staging = asset_graph.get(AssetKey(["staging", "stg_shop__orders"]))
+
+    assert mart.group_name == "marts"
+    assert staging.group_name == "staging"
+    assert mart.owners == ["team:analytics-engineering"]
+    assert staging.owners == ["team:data-engineering"]
+
+
+def test_error_severity_dbt_tests_are_blocking_checks_and_warnings_are_not(defs):
+    checks = {
+        spec.name: spec
+        for spec in defs.resolve_assets_def(AssetKey(["staging", "stg_events__events"])).check_specs
+        if spec.asset_key == AssetKey(["staging", "stg_events__events"])
+    }
+
+    assert checks["unique_stg_events__events_event_id"].blocking
+    assert not checks[
+        "accepted_values_stg_events__events_event_type__page_view__product_view__add_to_cart__checkout__purchase"
+    ].blocking
+
+
+def test_raw_merge_tables_have_blocking_reconciliation_checks(defs):
+    from ingestion.reconcile import RECONCILED_TABLES
+
+    specs = {(spec.asset_key, spec.name): spec for spec in defs.asset_checks[0].check_specs}
+    for schema, table in RECONCILED_TABLES:
+        assert specs[(AssetKey([schema, table]), "row_count_matches_source")].blocking, table
+
+
+def test_raw_tables_get_the_freshness_of_the_dbt_source_that_reads_them(asset_graph, dbt_manifest):
+    from orchestration.freshness import source_freshness_policies
+
+    policies = source_freshness_policies(dbt_manifest)
+    orders = asset_graph.get(AssetKey(["raw_shop", "orders"])).freshness_policy
+
+    assert len(policies) >= 7
+    assert all(asset_graph.get(key).freshness_policy == policy for key, policy in policies.items())
+    assert orders.fail_window.to_timedelta().total_seconds() == 50 * 3600
+    assert orders.warn_window.to_timedelta().total_seconds() == 26 * 3600

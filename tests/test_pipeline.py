@@ -2,7 +2,7 @@
 
 import pytest
 from conftest import query, run_dbt
-from dagster import DagsterInstance
+from dagster import AssetKey, DagsterInstance
 
 from demo_sources.simulator import ShopSimulator
 from warehouse.settings import SHOP_DATABASE
@@ -108,3 +108,89 @@ def test_dbt_build_standalone_passes(loaded):
 
     assert result.returncode == 0, result.stdout
     assert "ERROR=0" in result.stdout
+
+
+def test_a_failing_dbt_test_blocks_its_downstream_and_fails_the_run(loaded):
+    from orchestration.definitions import defs
+
+    dbt_keys = sorted(defs.resolve_assets_def(AssetKey(["marts", "fct_orders"])).keys)
+    query(
+        loaded,
+        "insert into raw_shop.orders select * from raw_shop.orders"
+        " where order_id = (select min(order_id) from raw_shop.orders)",
+    )
+    try:
+        result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+            instance=DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=dbt_keys
+        )
+    finally:
+        query(
+            loaded,
+            "delete from raw_shop.orders as o using raw_shop.orders as twin"
+            " where o.order_id = twin.order_id and o.ctid > twin.ctid",
+        )
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+
+    assert not result.success
+    assert AssetKey(["staging", "stg_events__events"]) in materialized, "unrelated models build"
+    assert AssetKey(["staging", "stg_shop__orders"]) not in materialized
+    assert AssetKey(["marts", "fct_orders"]) not in materialized
+    assert AssetKey(["marts", "dim_customers"]) not in materialized
+    for relation in ("marts.fct_orders", "intermediate.int_orders_enriched"):
+        assert query(loaded, "select to_regclass(%s)", params=(relation,))[0][0], relation
+
+
+def test_a_one_day_backfill_of_daily_activity_changes_only_that_day(loaded):
+    from orchestration.definitions import defs
+
+    days = [
+        day
+        for (day,) in query(
+            loaded, "select distinct activity_date from marts.fct_daily_activity order by 1"
+        )
+    ]
+    backfilled, untouched = days[1], days[2]
+    # Product views become page views on both days, upstream of the daily mart.
+    viewed = [
+        event_id
+        for (event_id,) in query(
+            loaded,
+            "update raw_events.events set event_type = 'page_view'"
+            " where event_type = 'product_view'"
+            " and left(occurred_at, 10) in (%s, %s) returning event_id",
+            params=(backfilled.isoformat(), untouched.isoformat()),
+        )
+    ]
+    assert viewed, "the test needs product views on both days"
+    views_by_day = (
+        "select activity_date, sum(product_view_count) from marts.fct_daily_activity group by 1"
+    )
+    before = dict(query(loaded, views_by_day))
+    job = defs.resolve_implicit_global_asset_job_def()
+
+    def materialize(key: list[str], partition_key: str | None = None):
+        return job.execute_in_process(
+            instance=DagsterInstance.ephemeral(),
+            asset_selection=[AssetKey(key)],
+            partition_key=partition_key,
+        )
+
+    # Only one day of the daily mart is backfilled.
+    try:
+        materialize(["intermediate", "int_events_sessionised"])
+        result = materialize(["marts", "fct_daily_activity"], backfilled.isoformat())
+        after = dict(query(loaded, views_by_day))
+    finally:
+        query(
+            loaded,
+            "update raw_events.events set event_type = 'product_view' where event_id = any(%s)",
+            params=(viewed,),
+        )
+        materialize(["intermediate", "int_events_sessionised"])
+        materialize(["marts", "fct_daily_activity"], backfilled.isoformat())
+
+    assert result.success
+    assert after[backfilled] < before[backfilled]
+    assert {day: total for day, total in after.items() if day != backfilled} == {
+        day: total for day, total in before.items() if day != backfilled
+    }

@@ -1,13 +1,19 @@
 """dlt pipelines as assets: one asset per raw table, plus the source systems upstream.
 
 Each pipeline has its own concurrency pool, so two runs never load the same pipeline at once.
+A load that fails for a transient reason (the warehouse restarting, a dropped connection) is
+retried by Dagster after a pause; a terminal one (a wrong token, a mass deletion) fails at once.
+The retry extracts again from the state last committed to the warehouse: merge tables take the
+same rows again harmlessly, and landing files not yet recorded as loaded are read again.
 """
 
 from collections.abc import Iterator
 
 import dlt as dlt_lib
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult
+import psycopg2
+from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, RetryRequested
 from dagster_dlt import DagsterDltResource, dlt_assets
+from dlt.common.exceptions import TransientException
 
 from ingestion.landing import landing, landing_pipeline
 from ingestion.payments import payments_pipeline, payments_source
@@ -41,6 +47,23 @@ source_systems = [
 ]
 
 
+TRANSIENT_RETRIES = 3
+TRANSIENT_RETRY_SECONDS = 10
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is one that can pass by itself: a dlt transient
+    exception, a lost database connection, a network error."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TransientException | psycopg2.OperationalError | ConnectionError):
+            return True
+        seen.add(id(current))
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return False
+
+
 def _run(
     context: AssetExecutionContext,
     dlt: DagsterDltResource,
@@ -49,16 +72,30 @@ def _run(
 ) -> Iterator[MaterializeResult]:
     """Run the pipeline the fast way (dlt logs its progress every 10 s), with each table's row
     count from the extract step."""
-    run = dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, **RUN_OPTIONS)
-    results = list(run)
+    try:
+        results = list(
+            dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, **RUN_OPTIONS)
+        )
+    except Exception as error:
+        if is_transient(error):
+            raise RetryRequested(
+                max_retries=TRANSIENT_RETRIES, seconds_to_wait=TRANSIENT_RETRY_SECONDS
+            ) from error
+        raise
     # dagster-dlt's rows_loaded comes from dlt's normalize counts, which count cells for CSV
     # written from Python rows (dlt-hub/dlt#4461).
     rows = extracted_rows(pipeline)
+    load_ids = ", ".join(pipeline.last_trace.last_load_info.loads_ids)
     for result in results:
         table = result.asset_key.path[-1]
         yield MaterializeResult(
             asset_key=result.asset_key,
-            metadata={**(result.metadata or {}), "rows_loaded": rows.get(table, 0)},
+            metadata={
+                **(result.metadata or {}),
+                "rows_loaded": rows.get(table, 0),
+                # The _dlt_load_id of the rows this run wrote, to find them in the table.
+                "dlt_load_ids": load_ids,
+            },
         )
 
 

@@ -11,6 +11,7 @@
         unique_key='activity_date',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        tags=['daily_partitioned'],
     )
 }}
 
