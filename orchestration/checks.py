@@ -16,7 +16,7 @@ from dagster import (
 )
 
 from ingestion.reconcile import RECONCILED_TABLES, reconcile
-from orchestration.project import settings
+from orchestration.resources import WarehouseResource
 from orchestration.translators import warehouse_table_key
 
 RECONCILIATION_CHECK = "row_count_matches_source"
@@ -36,10 +36,12 @@ RECONCILIATION_CHECK = "row_count_matches_source"
     can_subset=True,
     name="raw_tables_reconcile",
 )
-def raw_tables_reconcile(context: AssetCheckExecutionContext) -> Iterator[AssetCheckResult]:
+def raw_tables_reconcile(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[AssetCheckResult]:
     """Count every selected raw table and its source table."""
     selected = {key.asset_key for key in context.selected_asset_check_keys}
-    for result in reconcile(settings):
+    for result in reconcile(warehouse.settings()):
         schema, table = result.raw_table.split(".")
         key = warehouse_table_key(schema, table)
         if key not in selected:

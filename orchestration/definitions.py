@@ -1,8 +1,6 @@
 """The code location: ``dagster dev -m orchestration.definitions``."""
 
 from dagster import Definitions
-from dagster_dbt import DbtCliResource
-from dagster_dlt import DagsterDltResource
 
 from orchestration.assets.ingestion import (
     landing_raw_tables,
@@ -14,7 +12,8 @@ from orchestration.assets.transformation import dbt_daily_models, dbt_models
 from orchestration.checks import raw_tables_reconcile
 from orchestration.freshness import with_source_freshness
 from orchestration.jobs import load_landing_files, refresh_warehouse
-from orchestration.project import DBT_EXECUTABLE, dbt_project
+from orchestration.project import dbt_project
+from orchestration.resources import resources
 from orchestration.schedules import daily_refresh
 from orchestration.sensors import new_landing_files
 
@@ -31,8 +30,5 @@ defs = Definitions(
     jobs=[refresh_warehouse, load_landing_files],
     schedules=[daily_refresh],
     sensors=[new_landing_files],
-    resources={
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
-        "dlt": DagsterDltResource(),
-    },
+    resources=resources(),
 )

@@ -16,11 +16,11 @@ from dagster import RunRequest, SensorEvaluationContext, SkipReason, sensor
 
 from ingestion.landing import list_landing_files
 from orchestration.jobs import load_landing_files
-from orchestration.project import settings
+from orchestration.resources import WarehouseResource
 
 
 @sensor(job=load_landing_files, minimum_interval_seconds=60)
-def new_landing_files(context: SensorEvaluationContext):
+def new_landing_files(context: SensorEvaluationContext, warehouse: WarehouseResource):
     """Request one load per file that appeared (or changed) since the last tick."""
     cursor = json.loads(context.cursor) if context.cursor else {}
     seen_until = cursor.get("modified_after", "")
@@ -28,7 +28,7 @@ def new_landing_files(context: SensorEvaluationContext):
 
     new_files = sorted(
         (file["modification_date"].isoformat(), file["relative_path"])
-        for file in list_landing_files(settings)
+        for file in list_landing_files(warehouse.settings())
         if (modified := file["modification_date"].isoformat()) > seen_until
         or (modified == seen_until and file["relative_path"] not in seen_at_newest)
     )

@@ -140,3 +140,37 @@ def test_raw_tables_get_the_freshness_of_the_dbt_source_that_reads_them(asset_gr
     assert all(asset_graph.get(key).freshness_policy == policy for key, policy in policies.items())
     assert orders.fail_window.to_timedelta().total_seconds() == 50 * 3600
     assert orders.warn_window.to_timedelta().total_seconds() == 26 * 3600
+
+
+def test_prod_takes_every_connection_field_from_the_environment(monkeypatch, dbt_manifest):
+    from dagster import build_resources
+
+    from orchestration.resources import resources
+
+    prod = resources("prod")
+    for variable, value in {
+        "PGHOST": "db.example.com",
+        "PGPORT": "6543",
+        "PGUSER": "loader",
+        "PGPASSWORD": "s3cret",
+        "PGDATABASE": "analytics",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    with build_resources({"warehouse": prod["warehouse"]}) as built:
+        settings = built.warehouse.settings()
+    monkeypatch.delenv("PGPASSWORD")
+
+    assert (settings.host, settings.port, settings.user, settings.database) == (
+        "db.example.com",
+        6543,
+        "loader",
+        "analytics",
+    )
+    assert settings.password == "s3cret"
+    assert not settings.embedded
+    assert prod["dbt"].target == "prod"
+    with (
+        pytest.raises(Exception, match="PGPASSWORD"),
+        build_resources({"warehouse": prod["warehouse"]}),
+    ):
+        pass

@@ -20,7 +20,12 @@ def deliver(bucket, name: str) -> None:
 
 
 def tick(sensor, instance, cursor):
-    result = sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor))
+    from orchestration.resources import WarehouseResource
+
+    context = build_sensor_context(
+        instance=instance, cursor=cursor, resources={"warehouse": WarehouseResource()}
+    )
+    result = sensor.evaluate_tick(context)
     return result.run_requests or [], result.cursor
 
 

@@ -20,6 +20,7 @@ from ingestion.payments import payments_pipeline, payments_source
 from ingestion.pipelines import RUN_OPTIONS, extracted_rows
 from ingestion.shop import PRIMARY_KEYS, shop_pipeline, shop_source
 from orchestration.project import settings
+from orchestration.resources import PaymentsApiResource, WarehouseResource
 from orchestration.translators import (
     SOURCE_SYSTEM_GROUP,
     WarehouseDltTranslator,
@@ -106,11 +107,16 @@ def _run(
     dagster_dlt_translator=WarehouseDltTranslator(),
     pool="dlt_shop",
 )
-def shop_raw_tables(context: AssetExecutionContext, dlt: DagsterDltResource):
+def shop_raw_tables(
+    context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
+):
     """Load the shop database into raw_shop."""
     # A fresh source and pipeline object per run: a long-lived process must not carry the
     # previous run's state.
-    yield from _run(context, dlt, shop_source(settings), shop_pipeline(settings, progress="log"))
+    run_settings = warehouse.settings()
+    yield from _run(
+        context, dlt, shop_source(run_settings), shop_pipeline(run_settings, progress="log")
+    )
 
 
 @dlt_assets(
@@ -122,9 +128,15 @@ def shop_raw_tables(context: AssetExecutionContext, dlt: DagsterDltResource):
     dagster_dlt_translator=WarehouseDltTranslator(),
     pool="dlt_payments",
 )
-def payments_raw_tables(context: AssetExecutionContext, dlt: DagsterDltResource):
+def payments_raw_tables(
+    context: AssetExecutionContext,
+    dlt: DagsterDltResource,
+    warehouse: WarehouseResource,
+    payments_api: PaymentsApiResource,
+):
     """Load the payments API into raw_payments."""
-    yield from _run(context, dlt, payments_source(), payments_pipeline(settings, progress="log"))
+    source = payments_source(api_token=payments_api.token)
+    yield from _run(context, dlt, source, payments_pipeline(warehouse.settings(), progress="log"))
 
 
 @dlt_assets(
@@ -134,6 +146,11 @@ def payments_raw_tables(context: AssetExecutionContext, dlt: DagsterDltResource)
     dagster_dlt_translator=WarehouseDltTranslator(),
     pool="dlt_landing",
 )
-def landing_raw_tables(context: AssetExecutionContext, dlt: DagsterDltResource):
+def landing_raw_tables(
+    context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
+):
     """Load new files from the landing folder into raw_events."""
-    yield from _run(context, dlt, landing(settings), landing_pipeline(settings, progress="log"))
+    run_settings = warehouse.settings()
+    yield from _run(
+        context, dlt, landing(run_settings), landing_pipeline(run_settings, progress="log")
+    )
