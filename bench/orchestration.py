@@ -100,6 +100,7 @@ def route_env(settings: WarehouseSettings, scratch: Path, api_url: str) -> dict[
 
 def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> float:
     """Seconds ``command`` took; its output goes to ``log``, shown (the end) if it fails."""
+    log.parent.mkdir(exist_ok=True)
     started = time.perf_counter()
     with log.open("w") as out:
         result = subprocess.run(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
@@ -130,13 +131,20 @@ def fresh_shop(days: int, scale: str, name: str) -> Iterator[tuple[dict[str, str
             dagster_home.mkdir()
             # As make run does; the file keeps telemetry off.
             shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", dagster_home)
-            timed([str(BIN / "dbt"), "parse", "--quiet"], env, DBT_PROJECT_DIR, scratch / "parse")
+            timed(
+                [str(BIN / "dbt"), "parse", "--quiet"],
+                env,
+                DBT_PROJECT_DIR,
+                scratch / "logs" / "parse",
+            )
             yield env, scratch, shop
 
 
 def direct(env: dict[str, str], scratch: Path) -> Run:
-    load = timed([sys.executable, "-m", "ingestion"], env, PROJECT_ROOT, scratch / "ingestion")
-    build = timed([str(BIN / "dbt"), "build"], env, DBT_PROJECT_DIR, scratch / "dbt-build")
+    load = timed(
+        [sys.executable, "-m", "ingestion"], env, PROJECT_ROOT, scratch / "logs" / "ingestion"
+    )
+    build = timed([str(BIN / "dbt"), "build"], env, DBT_PROJECT_DIR, scratch / "logs" / "dbt-build")
     return Run("direct", load + build, {"dlt load": load, "dbt build": build})
 
 
@@ -151,7 +159,7 @@ def dagster(env: dict[str, str], scratch: Path, in_process: bool) -> Run:
         command += ["-c", str(scratch / "in_process.yaml")]
     command += ["-c", str(MAKE_RUN_CONFIG)]
     launched = time.time()
-    seconds = timed(command, env, PROJECT_ROOT, scratch / "dagster")
+    seconds = timed(command, env, PROJECT_ROOT, scratch / "logs" / "dagster")
     route = "dagster-in-process" if in_process else "dagster"
     return Run(route, seconds, timeline=dagster_timeline(Path(env["DAGSTER_HOME"]), launched))
 
@@ -169,14 +177,17 @@ def dagster_timeline(dagster_home: Path, launched: float) -> list[str]:
         if record.dagster_event:
             first.setdefault((record.step_key, record.dagster_event.event_type), record.timestamp)
     run_start = first[(None, DagsterEventType.RUN_START)]
-    run_end = first.get((None, DagsterEventType.RUN_SUCCESS)) or first[
-        (None, DagsterEventType.RUN_FAILURE)
-    ]
+    run_end = (
+        first.get((None, DagsterEventType.RUN_SUCCESS))
+        or first[(None, DagsterEventType.RUN_FAILURE)]
+    )
     lines = [f"{'CLI start to run start':<34} {run_start - launched:6.1f} s"]
     steps = sorted(
         {step for step, _ in first if step},
-        key=lambda step: first.get((step, DagsterEventType.STEP_WORKER_STARTING))
-        or first[(step, DagsterEventType.STEP_START)],
+        key=lambda step: (
+            first.get((step, DagsterEventType.STEP_WORKER_STARTING))
+            or first[(step, DagsterEventType.STEP_START)]
+        ),
     )
     for step in steps:
         start = first[(step, DagsterEventType.STEP_START)]

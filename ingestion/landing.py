@@ -15,6 +15,11 @@ times) are kept in dlt's resource state, which is committed together with the ro
 whose modification time changes after it was loaded is reported and not loaded again: landing
 files are immutable.
 
+**Reloading days.** ``reload_days`` (``YYYY-MM-DD`` strings) reads those days' files again even
+though they were loaded: :func:`forget_days` first deletes the rows and rejected lines they
+left in raw, so a reload replaces a day instead of doubling it. Dagster's daily partitions of
+the landing tables use this for backfills.
+
 **Schema contract** (dlt's ``evolve`` everywhere, with declared types for the known columns):
 
 - a new field or CSV column becomes a new raw column (the marketing CSV's ``currency`` drift);
@@ -37,7 +42,7 @@ import io
 import json
 import logging
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from typing import Any
@@ -127,15 +132,18 @@ class LandingFile:
 
 
 @dlt.source(name="landing")
-def landing_source(bucket_url: str = dlt.config.value, file_glob: str = "*/*") -> Any:
-    """The event files and marketing CSVs in ``bucket_url``, each file read once.
+def landing_source(
+    bucket_url: str = dlt.config.value, file_glob: str = "*/*", reload_days: Sequence[str] = ()
+) -> Any:
+    """The event files and marketing CSVs in ``bucket_url``, each file read once, those of
+    ``reload_days`` read again.
 
     One listing feeds four tables: dlt forks the parsed files to a transformer per table, so
     each file is read once and its rows, rejected lines and rejection land in one load.
     """
     files = filesystem(bucket_url=bucket_url, file_glob=file_glob) | dlt.transformer(
         name="landing_files"
-    )(read_new_files)
+    )(read_new_files)(reload_days=tuple(reload_days))
     return (
         files | dlt.transformer(name="events", write_disposition="append")(_rows_of(EVENTS)),
         files
@@ -162,9 +170,43 @@ def landing_bucket_url(settings: WarehouseSettings) -> str:
     return configured or (settings.data_dir / "landing").as_uri()
 
 
-def landing(settings: WarehouseSettings, file_glob: str = "*/*") -> DltSource:
+def landing(
+    settings: WarehouseSettings, file_glob: str = "*/*", reload_days: Sequence[str] = ()
+) -> DltSource:
     """:func:`landing_source` on :func:`landing_bucket_url`."""
-    return landing_source(bucket_url=landing_bucket_url(settings), file_glob=file_glob)
+    return landing_source(
+        bucket_url=landing_bucket_url(settings), file_glob=file_glob, reload_days=reload_days
+    )
+
+
+def day_of(file_name: str) -> str:
+    """The day a landing file is for: ``events/2026-01-05.jsonl.gz`` -> ``2026-01-05``."""
+    return file_name.rsplit("/", 1)[-1][:10]
+
+
+def forget_days(pipeline: dlt.Pipeline, days: Sequence[str]) -> None:
+    """Delete what the files of ``days`` left in the append tables, before reloading them.
+
+    ``marketing_spend`` is merged on its key, so a reload replaces its rows by itself.
+    """
+    patterns = [f"%/{day}%" for day in days]
+    with pipeline.sql_client() as client:
+        for table, column in (("events", "_file_name"), (REJECTED_LINES, "file_name")):
+            if client.has_dataset() and _table_exists(client, table):
+                client.execute_sql(
+                    f"delete from {client.make_qualified_table_name(table)}"
+                    f" where {column} like any(%s)",
+                    patterns,
+                )
+
+
+def _table_exists(client: Any, table: str) -> bool:
+    rows = client.execute_sql(
+        "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
+        client.dataset_name,
+        table,
+    )
+    return bool(rows)
 
 
 def list_landing_files(settings: WarehouseSettings, file_glob: str = "*/*") -> list[FileItemDict]:
@@ -177,15 +219,18 @@ def landing_pipeline(settings: WarehouseSettings, progress: str | None = None) -
     return warehouse_pipeline("landing", DATASET_NAME, settings, progress)
 
 
-def read_new_files(files: Iterable[FileItemDict]) -> Iterator[LandingFile]:
-    """Each landing file not loaded before, parsed; other files in the folder are ignored."""
+def read_new_files(
+    files: Iterable[FileItemDict], reload_days: tuple[str, ...] = ()
+) -> Iterator[LandingFile]:
+    """Each landing file not loaded before (or of ``reload_days``), parsed; other files in the
+    folder are ignored."""
     loaded = dlt.current.resource_state().setdefault("loaded_files", {})
     for file in sorted(files, key=lambda item: item["relative_path"]):
         name, modified = file["relative_path"], file["modification_date"].isoformat()
         kind = _kind(name)
         if kind is None:
             continue
-        if name in loaded:
+        if name in loaded and day_of(name) not in reload_days:
             if loaded[name] != modified:
                 log.warning(
                     "%s changed after it was loaded (at %s, now %s): not loading it again",

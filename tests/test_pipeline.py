@@ -194,3 +194,60 @@ def test_a_one_day_backfill_of_daily_activity_changes_only_that_day(loaded):
     assert {day: total for day, total in after.items() if day != backfilled} == {
         day: total for day, total in before.items() if day != backfilled
     }
+
+
+def test_a_one_day_backfill_of_the_landing_tables_reloads_exactly_that_day(loaded):
+    from orchestration.definitions import defs
+
+    landing_keys = sorted(defs.resolve_assets_def(AssetKey(["raw_events", "events"])).keys)
+    rows_by_file = (
+        "select _file_name, count(*), count(distinct event_id) from raw_events.events group by 1"
+    )
+    rejected_by_file = "select file_name, count(*) from raw_events._rejected_lines group by 1"
+    before = {file: counts for file, *counts in query(loaded, rows_by_file)}
+    rejected_before = dict(query(loaded, rejected_by_file))
+    reloaded, damaged = sorted(before)[1:3]
+    # Half of two days' rows go missing from raw.
+    query(
+        loaded,
+        "delete from raw_events.events where _file_name in (%s, %s) and _line_number %% 2 = 0",
+        params=(reloaded, damaged),
+    )
+
+    def backfill(file_name: str):
+        return defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=DagsterInstance.ephemeral(),
+            asset_selection=landing_keys,
+            partition_key=file_name.split("/")[-1][:10],
+        )
+
+    result = backfill(reloaded)
+    after = {file: counts for file, *counts in query(loaded, rows_by_file)}
+    backfill(damaged)
+    restored = {file: counts for file, *counts in query(loaded, rows_by_file)}
+
+    assert result.success
+    assert after[reloaded] == before[reloaded]
+    assert after[damaged][0] < before[damaged][0]
+    assert {f: c for f, c in after.items() if f != damaged} == {
+        f: c for f, c in before.items() if f != damaged
+    }
+    assert restored == before
+    assert dict(query(loaded, rejected_by_file)) == rejected_before
+
+
+def test_the_landing_tables_refuse_to_load_only_some_of_them(loaded):
+    from orchestration.definitions import defs
+
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=DagsterInstance.ephemeral(),
+        asset_selection=[AssetKey(["raw_events", "events"])],
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    assert any(
+        "The landing tables load together" in str(event.event_specific_data.error)
+        for event in result.all_events
+        if event.is_step_failure
+    )

@@ -8,17 +8,26 @@ same rows again harmlessly, and landing files not yet recorded as loaded are rea
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dlt as dlt_lib
 import psycopg2
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, RetryRequested
+from dagster import (
+    AssetExecutionContext,
+    AssetSpec,
+    BackfillPolicy,
+    DagsterInvariantViolationError,
+    MaterializeResult,
+    RetryRequested,
+)
 from dagster_dlt import DagsterDltResource, dlt_assets
 from dlt.common.exceptions import TransientException
 
-from ingestion.landing import landing, landing_pipeline
+from ingestion.landing import forget_days, landing, landing_pipeline
 from ingestion.payments import payments_pipeline, payments_source
 from ingestion.pipelines import RUN_OPTIONS, extracted_rows
 from ingestion.shop import PRIMARY_KEYS, shop_pipeline, shop_source
+from orchestration.partitions import daily_partitions
 from orchestration.project import settings
 from orchestration.resources import PaymentsApiResource, WarehouseResource
 from orchestration.translators import (
@@ -145,12 +154,30 @@ def payments_raw_tables(
     name="landing",
     dagster_dlt_translator=WarehouseDltTranslator(),
     pool="dlt_landing",
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
 )
 def landing_raw_tables(
     context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
 ):
-    """Load new files from the landing folder into raw_events."""
+    """Load new files from the landing folder into raw_events; for a partition (or a backfill
+    of a range), reload exactly those days' files, replacing what they loaded before."""
+    if context.is_subset:
+        # One read of each file feeds all four tables, and marks the file loaded: loading only
+        # some of them would lose the others' rows for good.
+        raise DagsterInvariantViolationError(
+            "The landing tables load together: select all four of raw_events/events, "
+            "raw_events/marketing_spend, raw_events/_rejected_lines and raw_events/_rejected_files."
+        )
     run_settings = warehouse.settings()
-    yield from _run(
-        context, dlt, landing(run_settings), landing_pipeline(run_settings, progress="log")
-    )
+    pipeline = landing_pipeline(run_settings, progress="log")
+    days: list[str] = []
+    if context.has_partition_key:
+        window = context.partition_time_window
+        days = [
+            (window.start + timedelta(days=offset)).date().isoformat()
+            for offset in range((window.end - window.start).days)
+        ]
+        context.log.info(f"Reloading the landing files of {', '.join(days)}")
+        forget_days(pipeline, days)
+    yield from _run(context, dlt, landing(run_settings, reload_days=days), pipeline)
