@@ -17,7 +17,8 @@ from warehouse.connection import WarehouseUnavailable, check_connection, connect
 from warehouse.embedded import POSTGRES_BIN_PATH, EmbeddedPostgres, EmbeddedServerError
 from warehouse.settings import SettingsError, WarehouseSettings, libpq_env, load_settings
 
-SUMMARY_SCHEMA_EXCLUDES = ("pg_catalog", "information_schema", "pg_toast")
+SUMMARY_SCHEMA_EXCLUDES = ("pg_catalog", "information_schema", "pg_toast", "test_failures")
+"""Postgres's own schemas, and dbt's store_failures tables (test output, not data)."""
 
 
 def up(settings: WarehouseSettings) -> None:
