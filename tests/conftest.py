@@ -94,6 +94,32 @@ def dbt_manifest() -> Path:
     return Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
 
 
+def parse_project_copy(workspace: Path, files: dict[str, str]) -> Path:
+    """``dbt parse`` of a copy of the dbt project with ``files`` (path: text) added or replaced;
+    returns the copy's manifest.json. The real project is never touched."""
+    source_root = PROJECT_ROOT / "dbt_project"
+    project = workspace / "dbt_project"
+    shutil.copytree(
+        source_root,
+        project,
+        ignore=lambda directory, names: (
+            [name for name in names if name in ("target", "logs", "dbt_packages")]
+            if Path(directory) == source_root
+            else []
+        ),
+    )
+    for relative_path, text in files.items():
+        (project / relative_path).write_text(text)
+    result = run_dbt(
+        "parse",
+        "--quiet",
+        *("--project-dir", str(project), "--profiles-dir", str(project)),
+        *("--target-path", str(workspace / "target"), "--log-path", str(workspace / "logs")),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return workspace / "target" / "manifest.json"
+
+
 def _own_server(data_dir: Path) -> Iterator[WarehouseSettings]:
     from warehouse.connection import ensure_database
     from warehouse.embedded import EmbeddedPostgres

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_dbt
-
-from warehouse.settings import PROJECT_ROOT
+from conftest import parse_project_copy
 
 Manifest = dict[str, Any]
 Node = dict[str, Any]
@@ -371,34 +368,11 @@ BAD_FILES = {
 """A mart on a source, a staging model on a staging model, a source with no freshness: no yml."""
 
 
-def skip_build_output(source_root: Path) -> Callable[[str, list[str]], list[str]]:
-    """A copytree filter leaving out dbt's output folders, at the project's top level only."""
-
-    def ignore(directory: str, names: list[str]) -> list[str]:
-        if Path(directory) != source_root:
-            return []
-        return [name for name in names if name in ("target", "logs", "dbt_packages")]
-
-    return ignore
-
-
 @pytest.fixture(scope="module")
 def bad_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
     """The manifest of a copy of the project with ``BAD_FILES`` added."""
-    source_root = PROJECT_ROOT / "dbt_project"
     workspace = tmp_path_factory.mktemp("bad-project")
-    project = workspace / "dbt_project"
-    shutil.copytree(source_root, project, ignore=skip_build_output(source_root))
-    for relative_path, text in BAD_FILES.items():
-        (project / relative_path).write_text(text)
-    result = run_dbt(
-        "parse",
-        "--quiet",
-        *("--project-dir", str(project), "--profiles-dir", str(project)),
-        *("--target-path", str(workspace / "target"), "--log-path", str(workspace / "logs")),
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads((workspace / "target" / "manifest.json").read_text())
+    return json.loads(parse_project_copy(workspace, BAD_FILES).read_text())
 
 
 BAD_MART = "marts/core/customers_bad.sql"

@@ -174,3 +174,21 @@ def test_prod_takes_every_connection_field_from_the_environment(monkeypatch, dbt
         build_resources({"warehouse": prod["warehouse"]}),
     ):
         pass
+
+
+def test_a_new_sql_model_is_a_new_asset_with_no_python_change(tmp_path):
+    from conftest import parse_project_copy
+    from dagster_dbt import dbt_assets
+
+    from orchestration.translators import WarehouseDbtTranslator
+
+    manifest = parse_project_copy(
+        tmp_path,
+        {"models/marts/core/dim_new_thing.sql": "select 1 as new_thing_id\n"},
+    )
+
+    @dbt_assets(manifest=manifest, dagster_dbt_translator=WarehouseDbtTranslator())
+    def models(): ...
+
+    assert AssetKey(["marts", "dim_new_thing"]) in models.keys
+    assert models.group_names_by_key[AssetKey(["marts", "dim_new_thing"])] == "marts"
