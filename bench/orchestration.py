@@ -7,36 +7,43 @@ pipelines and `dbt build` run by hand, from the same fresh demo shop.
 
 Every run of a route gets a throwaway embedded server of its own with the same generated shop
 (same seed, days and scale) and an empty warehouse, its own payments API, dlt state, dbt target
-folder and Dagster home, and ``dbt parse`` already done (``make manifest``, untimed): so each
-route does the same full initial load and full build.
+folder and Dagster home, and ``dbt parse`` already done (``make manifest``, untimed): so every
+run is the same full initial load and full build.
 
 - ``direct``: ``python -m ingestion`` (the shop, payments and landing pipelines one after the
-  other in one process, with its reconciliation, as ``make load``), then ``dbt build`` in
+  other in one process, then its reconciliation, as ``make load``), then ``dbt build`` in
   ``dbt_project/``.
-- ``dagster``: what ``make run`` does, the CLI: ``dagster job execute -m
-  orchestration.definitions -j refresh_warehouse -c orchestration/run_config/make_run.yaml``
-  (default multiprocess executor: a process per step, two at a time on two cores).
-- ``dagster-in-process``: the same with ``execution: {config: {in_process: {}}}``: every step in
-  the CLI's own process. Not what ``make run`` does; here to see what the step processes cost.
+- ``dagster``: what ``make run`` does, through the CLI: ``dagster job execute -m
+  orchestration.definitions -j refresh_warehouse -c orchestration/run_config/make_run.yaml``,
+  whose in-process executor runs every step in the CLI's process, one after the other.
+- ``dagster-multiprocess``: the same with Dagster's default executor, as runs launched from the
+  UI or the schedule use: a process per step (two at a time on two cores), and each one imports
+  the code location again.
+- ``dagster-forkserver``: the multiprocess executor with ``start_method: {forkserver:
+  {preload_modules: [orchestration.definitions]}}``: step processes fork from a server that
+  imported the code location once.
 
-Also times loading the definitions in a fresh interpreter (``from orchestration.definitions
-import defs`` and ``defs.resolve_asset_graph()``, apart from interpreter start and exit).
+Also times loading the definitions in a fresh interpreter: ``from orchestration.definitions
+import defs`` and ``defs.resolve_asset_graph()``, apart from interpreter start and exit.
 
-Routes alternate (direct, dagster, direct, dagster, ...) and the best time of each is compared:
-the first run of the benchmark reads the virtualenv's files from disk, later ones from the OS page
-cache. Prints each run's time and split, the Dagster route's timeline from its event log (how long
-each step process took to start, how long its body ran), and the ratio Dagster / direct against
-the goal.
+Routes alternate (direct, dagster, direct, dagster, ...) and the best run of each is compared:
+the benchmark's first commands read the virtualenv from disk, later ones from the OS page cache.
+Prints each run's time and split, what it did, the Dagster runs' timelines from their event
+logs (each step's process start, body, and the dbt command within it), the load average before
+and after (other work on the machine makes the times noisy), and the ratio Dagster / direct
+against the goal.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,14 +56,22 @@ from demo_sources.payments_api import PaymentsApiServer
 from demo_sources.simulator import ShopSimulator
 from warehouse.settings import PROJECT_ROOT, WarehouseSettings, libpq_env
 
-ROUTES = ("direct", "dagster", "dagster-in-process")
+EXECUTION_VARIANTS = {
+    "dagster": None,
+    "dagster-multiprocess": "execution:\n  config:\n    multiprocess: {}\n",
+    "dagster-forkserver": (
+        "execution:\n  config:\n    multiprocess:\n      start_method:\n        forkserver:\n"
+        "          preload_modules: [orchestration.definitions]\n"
+    ),
+}
+"""The executor of each Dagster route, in place of make_run.yaml's (None: make run's own)."""
+ROUTES = ("direct", *EXECUTION_VARIANTS)
 GOAL = 1.15
 """Dagster's full refresh may take at most this many times the direct route's."""
 
 BIN = Path(sys.executable).parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 MAKE_RUN_CONFIG = PROJECT_ROOT / "orchestration" / "run_config" / "make_run.yaml"
-IN_PROCESS_CONFIG = "execution:\n  config:\n    in_process: {}\n"
 API_TOKEN = "bench-payments-token"
 CONNECTION_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "WAREHOUSE_URL")
 LOAD_DEFINITIONS = """
@@ -73,12 +88,17 @@ print(imported - started, time.perf_counter() - imported)
 class Run:
     route: str
     seconds: float
-    split: dict[str, float] = field(default_factory=dict)
+    split: dict[str, float]
+    work: str
     timeline: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        split = "  ".join(f"{name} {value:.1f} s" for name, value in self.split.items())
+        return f"{self.route:<19} {self.seconds:6.1f} s  ({split})"
 
 
 def route_env(settings: WarehouseSettings, scratch: Path, api_url: str) -> dict[str, str]:
-    """The environment `make run` would give every command, pointed at this run's server."""
+    """The environment `make run` gives every command, pointed at this run's server."""
     env = {key: value for key, value in os.environ.items() if key not in CONNECTION_VARIABLES}
     env.update(libpq_env(settings))
     env.update(
@@ -113,8 +133,8 @@ def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> floa
 
 @contextmanager
 def fresh_shop(days: int, scale: str, name: str) -> Iterator[tuple[dict[str, str], Path, dict]]:
-    """A new server with the shop generated and the dbt project parsed: the environment for the
-    route, a scratch folder, and what was generated."""
+    """A new server with the shop generated, its payments API and the dbt project parsed: the
+    environment for a route, a scratch folder, and what was generated."""
     with throwaway_server(name) as settings:
         scratch = settings.data_dir / "bench"
         scratch.mkdir()
@@ -131,76 +151,93 @@ def fresh_shop(days: int, scale: str, name: str) -> Iterator[tuple[dict[str, str
             dagster_home.mkdir()
             # As make run does; the file keeps telemetry off.
             shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", dagster_home)
-            timed(
-                [str(BIN / "dbt"), "parse", "--quiet"],
-                env,
-                DBT_PROJECT_DIR,
-                scratch / "logs" / "parse",
-            )
+            parse = [str(BIN / "dbt"), "parse", "--quiet"]
+            timed(parse, env, DBT_PROJECT_DIR, scratch / "logs" / "parse")
             yield env, scratch, shop
 
 
 def direct(env: dict[str, str], scratch: Path) -> Run:
-    load = timed(
-        [sys.executable, "-m", "ingestion"], env, PROJECT_ROOT, scratch / "logs" / "ingestion"
-    )
-    build = timed([str(BIN / "dbt"), "build"], env, DBT_PROJECT_DIR, scratch / "logs" / "dbt-build")
-    return Run("direct", load + build, {"dlt load": load, "dbt build": build})
+    logs = scratch / "logs"
+    load = timed([sys.executable, "-m", "ingestion"], env, PROJECT_ROOT, logs / "ingestion")
+    build = timed([str(BIN / "dbt"), "build"], env, DBT_PROJECT_DIR, logs / "dbt-build")
+    done = re.findall(r"Done\. (PASS=.*)", (logs / "dbt-build").read_text())
+    work = f"dbt build {done[-1].strip() if done else '?'}"
+    return Run("direct", load + build, {"dlt load": load, "dbt build": build}, work)
 
 
-def dagster(env: dict[str, str], scratch: Path, in_process: bool) -> Run:
+def dagster(env: dict[str, str], scratch: Path, route: str) -> Run:
     command = [
         str(BIN / "dagster"),
         *("job", "execute", "-m", "orchestration.definitions", "-j", "refresh_warehouse"),
     ]
-    if in_process:
-        # Files listed first take precedence; both are merged.
-        (scratch / "in_process.yaml").write_text(IN_PROCESS_CONFIG)
-        command += ["-c", str(scratch / "in_process.yaml")]
-    command += ["-c", str(MAKE_RUN_CONFIG)]
+    config = MAKE_RUN_CONFIG
+    if EXECUTION_VARIANTS[route]:
+        # make_run.yaml's loggers with another executor (two executors would not merge).
+        make_run = MAKE_RUN_CONFIG.read_text()
+        loggers = make_run[make_run.index("loggers:") : make_run.index("execution:")]
+        config = scratch / "run_config.yaml"
+        config.write_text(loggers + EXECUTION_VARIANTS[route])
+    command += ["-c", str(config)]
     launched = time.time()
     seconds = timed(command, env, PROJECT_ROOT, scratch / "logs" / "dagster")
-    route = "dagster-in-process" if in_process else "dagster"
-    return Run(route, seconds, timeline=dagster_timeline(Path(env["DAGSTER_HOME"]), launched))
+    return dagster_run(route, seconds, Path(env["DAGSTER_HOME"]), launched)
 
 
-def dagster_timeline(dagster_home: Path, launched: float) -> list[str]:
-    """Where the run's time went, from its event log: from the CLI's start to the run's start,
-    then each step's process start (multiprocess only) and body, in seconds since the launch."""
+def dagster_run(route: str, seconds: float, dagster_home: Path, launched: float) -> Run:
+    """The run read back from its event log: the CLI's start (interpreter, definitions, run
+    storage) before the run starts, the run, the CLI's exit after it; and each step's process
+    start (multiprocess only), body, and the dbt command within it, in seconds since launch."""
     from dagster import DagsterEventType, DagsterInstance
 
     with DagsterInstance.from_config(str(dagster_home)) as instance:
         (run,) = instance.get_runs(limit=1)
         records = instance.all_logs(run.run_id)
-    first: dict[tuple[str | None, DagsterEventType], float] = {}
+    first: dict[tuple[str | None, object], float] = {}
+    events: Counter[str] = Counter()
     for record in records:
         if record.dagster_event:
-            first.setdefault((record.step_key, record.dagster_event.event_type), record.timestamp)
+            event_type = record.dagster_event.event_type
+            events[event_type.value] += 1
+        elif record.user_message.startswith(("Running dbt command", "Finished dbt command")):
+            event_type = record.user_message.split()[0]
+        else:
+            continue
+        first.setdefault((record.step_key, event_type), record.timestamp)
     run_start = first[(None, DagsterEventType.RUN_START)]
-    run_end = (
-        first.get((None, DagsterEventType.RUN_SUCCESS))
-        or first[(None, DagsterEventType.RUN_FAILURE)]
+    run_end = first.get((None, DagsterEventType.RUN_SUCCESS)) or first.get(
+        (None, DagsterEventType.RUN_FAILURE), run_start
     )
-    lines = [f"{'CLI start to run start':<34} {run_start - launched:6.1f} s"]
-    steps = sorted(
-        {step for step, _ in first if step},
-        key=lambda step: (
-            first.get((step, DagsterEventType.STEP_WORKER_STARTING))
-            or first[(step, DagsterEventType.STEP_START)]
-        ),
-    )
-    for step in steps:
+
+    def step_spawned(step: str) -> float:
+        start = first[(step, DagsterEventType.STEP_START)]
+        return first.get((step, DagsterEventType.STEP_WORKER_STARTING), start)
+
+    timeline = []
+    for step in sorted({step for step, _ in first if step}, key=step_spawned):
         start = first[(step, DagsterEventType.STEP_START)]
         end = first.get((step, DagsterEventType.STEP_SUCCESS)) or first.get(
             (step, DagsterEventType.STEP_FAILURE), start
         )
-        spawned = first.get((step, DagsterEventType.STEP_WORKER_STARTING), start)
-        lines.append(
-            f"{step:<34} {spawned - launched:6.1f} s  process start {start - spawned:4.1f} s"
-            f"  body {end - start:5.1f} s"
+        line = (
+            f"{step:<22} at {step_spawned(step) - launched:5.1f} s  "
+            f"process start {start - step_spawned(step):4.1f} s  body {end - start:5.1f} s"
         )
-    lines.append(f"{'run end':<34} {run_end - launched:6.1f} s")
-    return lines
+        if (step, "Running") in first and (step, "Finished") in first:
+            running = first[(step, "Running")]
+            dbt = first[(step, "Finished")] - running
+            line += f" (dbt command {dbt:4.1f} s, before it {running - start:.1f} s)"
+        timeline.append(line)
+    split = {
+        "CLI start": run_start - launched,
+        "run": run_end - run_start,
+        "CLI exit": launched + seconds - run_end,
+    }
+    work = (
+        f"{events[DagsterEventType.ASSET_MATERIALIZATION.value]} materializations, "
+        f"{events[DagsterEventType.ASSET_CHECK_EVALUATION.value]} checks, "
+        f"{events[DagsterEventType.ASSET_OBSERVATION.value]} observations"
+    )
+    return Run(route, seconds, split, work, timeline)
 
 
 def definitions_load(env: dict[str, str], repeat: int) -> list[tuple[float, float, float]]:
@@ -222,64 +259,62 @@ def definitions_load(env: dict[str, str], repeat: int) -> list[tuple[float, floa
     return loads
 
 
+def print_definitions_load(loads: list[tuple[float, float, float]]) -> None:
+    print(f"definitions load in a fresh interpreter, first and best of {len(loads)}:")
+    for label, load in (("first", loads[0]), ("best", min(loads, key=sum))):
+        interpreter, imported, resolved = load
+        print(
+            f"  {label:<5} {sum(load):5.2f} s  (interpreter {interpreter:.2f} s, "
+            f"import {imported:.2f} s, resolve_asset_graph {resolved:.2f} s)"
+        )
+
+
+def load_average() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--scale", choices=list(SCALES), default="default")
-    parser.add_argument("--routes", default="direct,dagster")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each route (best counts)")
+    parser.add_argument("--routes", default="direct,dagster", help=f"of {', '.join(ROUTES)}")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each route; best counts")
     parser.add_argument("--loads", type=int, default=3, help="definitions loads to time")
     args = parser.parse_args()
     routes = args.routes.split(",")
     assert set(routes) <= set(ROUTES), f"routes are {', '.join(ROUTES)}"
 
+    print(f"{os.cpu_count()} cores, {load_average()}")
     runs: list[Run] = []
-    for round_number in range(args.repeat):
+    for round_number in range(1, args.repeat + 1):
         for route in routes:
             with fresh_shop(args.days, args.scale, route) as (env, scratch, shop):
                 if not runs:
                     print(
                         f"{args.days} days at {args.scale} scale: {shop['orders']:,} orders, "
-                        f"{shop['events']:,} events (generated in {shop['seconds']:.1f} s), "
-                        f"{os.cpu_count()} cores"
+                        f"{shop['events']:,} events (generated in {shop['seconds']:.1f} s)"
                     )
-                    loads = definitions_load(env, args.loads)
-                    print("definitions load (fresh interpreter, first and best):")
-                    for label, load in (("first", loads[0]), ("best", min(loads, key=sum))):
-                        start, imported, resolved = load
-                        print(
-                            f"  {label:<5} {sum(load):5.2f} s  (interpreter {start:.2f} s, "
-                            f"import {imported:.2f} s, resolve_asset_graph {resolved:.2f} s)"
-                        )
-                if route == "direct":
-                    run = direct(env, scratch)
-                else:
-                    run = dagster(env, scratch, in_process=route == "dagster-in-process")
+                    print_definitions_load(definitions_load(env, args.loads))
+                run = direct(env, scratch) if route == "direct" else dagster(env, scratch, route)
             runs.append(run)
-            split = "  ".join(f"{name} {value:.1f} s" for name, value in run.split.items())
-            print(f"  run {round_number + 1} {run.route:<19} {run.seconds:6.1f} s  {split}")
+            print(f"  run {round_number} {run.summary()}  {run.work}")
             for line in run.timeline:
-                print(f"      {line}")
+                print(f"        {line}")
 
     best = {
         route: min((run for run in runs if run.route == route), key=lambda run: run.seconds)
         for route in routes
     }
-    print("best of each:")
+    print(f"best of {args.repeat}, {load_average()}:")
     for route, run in best.items():
-        split = "  ".join(f"{name} {value:.1f} s" for name, value in run.split.items())
-        ratio = (
-            f"{run.seconds / best['direct'].seconds:5.2f}x direct"
-            if "direct" in best and route != "direct"
-            else ""
-        )
-        print(f"  {route:<19} {run.seconds:6.1f} s  {ratio}  {split}")
+        ratio = f"  {run.seconds / best['direct'].seconds:.2f}x direct" if "direct" in best else ""
+        print(f"  {run.summary()}{ratio if route != 'direct' else ''}")
     if "direct" in best and "dagster" in best:
         ratio = best["dagster"].seconds / best["direct"].seconds
         verdict = "met" if ratio <= GOAL else "missed"
-        print(f"dagster / direct {ratio:.2f}x: goal <= {GOAL:.2f}x {verdict}")
+        print(f"dagster (make run) / direct: {ratio:.2f}x, goal <= {GOAL:.2f}x {verdict}")
 
 
 if __name__ == "__main__":
