@@ -1,4 +1,5 @@
-"""The dbt project as Dagster sees it, and the warehouse settings the whole code location uses."""
+"""The dbt project as Dagster sees it, and the warehouse settings read when the definitions load
+(runs get theirs from the ``warehouse`` resource, orchestration/resources.py)."""
 
 from __future__ import annotations
 

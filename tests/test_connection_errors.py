@@ -66,3 +66,40 @@ def test_dbt_parse_needs_no_database():
     result = run_dbt("parse", "--quiet", env={"PGPORT": str(free_port())})
 
     assert result.returncode == 0, result.stdout
+
+
+def test_a_load_into_a_stopped_warehouse_is_retried(tmp_path, dbt_manifest):
+    """The error a real dlt load raises when the warehouse is down counts as transient: Dagster
+    retries the step."""
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from ingestion.landing import landing, landing_pipeline
+    from ingestion.pipelines import run
+    from orchestration.assets.ingestion import is_transient
+    from warehouse.settings import load_settings
+
+    stopped = load_settings({"PGPORT": str(free_port()), "PLATFORM_DATA_DIR": str(tmp_path)})
+    (tmp_path / "landing" / "events").mkdir(parents=True)
+    with pytest.raises(PipelineStepFailed) as down:
+        run(landing_pipeline(stopped), landing(stopped))
+
+    assert is_transient(down.value)
+
+
+def test_a_wrong_api_token_is_not_retried(warehouse, dbt_manifest):
+    from conftest import TEST_API_TOKEN
+    from dlt.pipeline.exceptions import PipelineStepFailed
+
+    from demo_sources.payments_api import PaymentsApiServer
+    from ingestion.payments import payments_pipeline, payments_source
+    from ingestion.pipelines import run
+    from orchestration.assets.ingestion import is_transient
+
+    with (
+        PaymentsApiServer(warehouse, port=free_port(), token=TEST_API_TOKEN) as api,
+        pytest.raises(PipelineStepFailed) as refused,
+    ):
+        run(payments_pipeline(warehouse), payments_source(base_url=api.url, api_token="wrong"))
+
+    assert "401" in str(refused.value)
+    assert not is_transient(refused.value)
