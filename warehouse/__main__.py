@@ -15,6 +15,7 @@ from psycopg2 import sql
 
 from warehouse.connection import WarehouseUnavailable, check_connection, connect, ensure_database
 from warehouse.embedded import POSTGRES_BIN_PATH, EmbeddedPostgres, EmbeddedServerError
+from warehouse.paths import platform_paths
 from warehouse.settings import SettingsError, WarehouseSettings, libpq_env, load_settings
 
 SUMMARY_SCHEMA_EXCLUDES = ("pg_catalog", "information_schema", "pg_toast", "test_failures")
@@ -24,11 +25,11 @@ SUMMARY_SCHEMA_EXCLUDES = ("pg_catalog", "information_schema", "pg_toast", "test
 def up(settings: WarehouseSettings) -> None:
     """Start the embedded server (if we run it) and make sure the warehouse database exists."""
     if settings.embedded:
-        started = EmbeddedPostgres(settings).start()
+        started = EmbeddedPostgres(settings, platform_paths().postgres_dir).start()
         print(f"{'started' if started else 'already running'}: {settings.url(hide_password=True)}")
     else:
         print(f"using the external server {settings.url(hide_password=True)}: nothing to start")
-    ensure_database(settings, settings.database)
+    ensure_database(settings)
     check_connection(settings)
 
 
@@ -36,17 +37,18 @@ def down(settings: WarehouseSettings) -> None:
     if not settings.embedded:
         print("the warehouse is an external server: nothing to stop")
         return
-    stopped = EmbeddedPostgres(settings).stop()
+    stopped = EmbeddedPostgres(settings, platform_paths().postgres_dir).stop()
     print("stopped" if stopped else "not running")
 
 
 def status(settings: WarehouseSettings) -> int:
     if settings.embedded:
-        server = EmbeddedPostgres(settings).status()
+        data_dir = platform_paths().postgres_dir
+        server = EmbeddedPostgres(settings, data_dir).status()
         if not server.running:
-            print(f"not running (data folder {settings.postgres_dir}); start it with `make db-up`")
+            print(f"not running (data folder {data_dir}); start it with `make db-up`")
             return 1
-        print(f"running (pid {server.pid}, data folder {settings.postgres_dir})")
+        print(f"running (pid {server.pid}, data folder {data_dir})")
     else:
         check_connection(settings)
         print("external server reachable")
@@ -92,8 +94,8 @@ def summary(settings: WarehouseSettings) -> None:
         print(f"{name:<{width}}  {kind:<5}  {count}")
 
 
-def psql(settings: WarehouseSettings, database: str | None) -> None:
-    os.execv(str(POSTGRES_BIN_PATH / "psql"), ["psql", settings.url(database)])
+def psql(settings: WarehouseSettings) -> None:
+    os.execv(str(POSTGRES_BIN_PATH / "psql"), ["psql", settings.url()])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check", help="connect once; exit 1 with the setting to fix if that fails")
     commands.add_parser("env", help="print `export PG...` lines for a shell or a hand-run dbt")
     commands.add_parser("summary", help="list the warehouse's tables with row counts")
-    psql_parser = commands.add_parser("psql", help="open psql on the warehouse")
-    psql_parser.add_argument("database", nargs="?", help="another database on the same server")
+    commands.add_parser("psql", help="open psql on the warehouse")
     args = parser.parse_args(argv)
 
     try:
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "summary":
             summary(settings)
         elif args.command == "psql":
-            psql(settings, args.database)
+            psql(settings)
     except (SettingsError, WarehouseUnavailable, EmbeddedServerError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

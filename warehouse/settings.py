@@ -6,29 +6,22 @@ variables, ``PGHOST``, ``PGPORT``, ``PGUSER``, ``PGPASSWORD`` and ``PGDATABASE``
 expanded into the ``PG*`` variables for every subprocess we start (see :func:`libpq_env`).
 
 With neither ``WAREHOUSE_URL`` nor ``PGHOST`` set, the warehouse is the embedded PostgreSQL server
-that this project starts itself, listening on 127.0.0.1 (``PGPORT``, default 55432) with its data
-in ``postgres/`` under ``PLATFORM_DATA_DIR`` (default: the project's git-ignored ``data/``
-folder, which also holds dlt's pipeline state and Dagster's run history).
+that this project starts itself, listening on 127.0.0.1 (``PGPORT``, default 55432). Where its
+data lives is not a connection setting: see :mod:`warehouse.paths`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 EMBEDDED_HOST = "127.0.0.1"
 EMBEDDED_PORT = 55432
 EMBEDDED_USER = "postgres"
 EMBEDDED_PASSWORD = "postgres"
 EMBEDDED_DATABASE = "warehouse"
-
-SHOP_DATABASE = "shop"
-"""The demo shop's operational database, on the same server as the warehouse."""
 
 
 class SettingsError(ValueError):
@@ -45,34 +38,12 @@ class WarehouseSettings:
     password: str = field(default=EMBEDDED_PASSWORD, repr=False)
     database: str = EMBEDDED_DATABASE
     embedded: bool = True
-    data_dir: Path = PROJECT_ROOT / "data"
 
-    def url(
-        self, database: str | None = None, *, driver: str | None = None, hide_password: bool = False
-    ) -> str:
-        """A ``postgresql://`` URL for ``database`` (default: the warehouse one) on this server.
-
-        ``driver`` names a SQLAlchemy driver (``postgresql+psycopg2://``); SQLAlchemy 2.1 would
-        otherwise pick psycopg 3, which we do not install.
-        """
+    def url(self, *, hide_password: bool = False) -> str:
+        """The warehouse database's ``postgresql://`` URL."""
         password = "****" if hide_password else quote(self.password, safe="")
         credentials = quote(self.user, safe="") + (f":{password}" if self.password else "")
-        scheme = f"postgresql+{driver}" if driver else "postgresql"
-        return f"{scheme}://{credentials}@{self.host}:{self.port}/{database or self.database}"
-
-    def for_database(self, database: str) -> WarehouseSettings:
-        """The same server, another database on it (e.g. the shop's operational database)."""
-        return replace(self, database=database)
-
-    @property
-    def postgres_dir(self) -> Path:
-        """The embedded server's data folder (PGDATA)."""
-        return self.data_dir / "postgres"
-
-    @property
-    def dlt_pipelines_dir(self) -> Path:
-        """Where dlt keeps each pipeline's local state and load packages."""
-        return self.data_dir / "dlt"
+        return f"postgresql://{credentials}@{self.host}:{self.port}/{self.database}"
 
 
 def _port(value: str, variable: str) -> int:
@@ -112,7 +83,6 @@ def _from_url(url: str) -> dict[str, object]:
 def load_settings(environ: Mapping[str, str] | None = None) -> WarehouseSettings:
     """Read the warehouse settings from ``environ`` (default: the process environment)."""
     env = os.environ if environ is None else environ
-    data_dir = Path(env.get("PLATFORM_DATA_DIR") or PROJECT_ROOT / "data")
     embedded = not (env.get("WAREHOUSE_URL") or env.get("PGHOST"))
 
     values: dict[str, object] = {}
@@ -130,7 +100,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> WarehouseSettings
         values["port"] = _port(env["PGPORT"], "PGPORT")
     if not embedded:
         values.setdefault("port", 5432)
-    return WarehouseSettings(embedded=embedded, data_dir=data_dir, **values)  # type: ignore[arg-type]
+    return WarehouseSettings(embedded=embedded, **values)  # type: ignore[arg-type]
 
 
 def libpq_env(settings: WarehouseSettings) -> dict[str, str]:
