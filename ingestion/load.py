@@ -1,0 +1,255 @@
+"""What every load shares: the :class:`Load` the registry lists, the warehouse destination, where
+dlt keeps its state, how runs write to Postgres, and what reconciliation reports.
+
+A load is one source system read by one dlt pipeline into one raw schema. Its ``name`` is the
+source's one name along the whole path: the configuration section ``[sources.<name>]``, the dlt
+source and pipeline, the raw schema ``raw_<name>``, the dbt source ``<name>`` and its staging
+models ``stg_<name>__<table>``.
+
+Every load goes the fast way: dlt writes its load files as CSV and the Postgres destination
+``COPY``s them in, instead of building ``INSERT ... VALUES`` statements. Intermediate files are
+not gzipped (``[data_writer] disable_compression`` in ``.dlt/config.toml``): compressing files
+that live for a second cost most of the normalize step (see ``bench/ingest.py``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import dlt
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    LookupTrace,
+    LookupTraces,
+)
+from dlt.common.pipeline import LoadInfo
+from dlt.destinations import postgres
+from dlt.sources import DltSource
+
+from warehouse.paths import platform_paths
+from warehouse.settings import WarehouseSettings
+
+RAW_SCHEMA_PREFIX = "raw_"
+
+LOADER_FILE_FORMAT = "csv"
+"""Load files are CSV, which the Postgres destination loads with COPY."""
+
+RUN_OPTIONS: dict[str, Any] = {"loader_file_format": LOADER_FILE_FORMAT}
+"""Keyword arguments for ``pipeline.run``, shared by the command line, Dagster and benchmarks."""
+
+
+class LoadConfigurationError(ValueError):
+    """A load's configuration is missing or wrong; the message is one line naming the setting."""
+
+
+class SourceError(RuntimeError):
+    """A source cannot be read safely, or answered what it should not; the message says why."""
+
+
+@dataclass(frozen=True)
+class SourceSystem:
+    """Something in a source system that a load reads: a table, an endpoint, a set of files.
+
+    Dagster shows each as an asset upstream of the raw tables, keyed ``<load name>/<name>``.
+    """
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """A raw table's row count against what the source says it holds."""
+
+    raw_table: str
+    source: str
+    raw_rows: int
+    source_rows: int
+    problems: tuple[str, ...] = ()
+    """Details that make the check fail even when the totals agree (a file out of balance)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.raw_rows == self.source_rows and not self.problems
+
+    def __str__(self) -> str:
+        verdict = "ok" if self.ok else f"MISMATCH ({self.raw_rows - self.source_rows:+,})"
+        if self.problems and self.raw_rows == self.source_rows:
+            verdict = "MISMATCH"
+        text = (
+            f"{self.raw_table}: {self.raw_rows:,} rows, source {self.source}: "
+            f"{self.source_rows:,} rows: {verdict}"
+        )
+        shown = "; ".join(self.problems[:5])
+        more = f" (and {len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        return f"{text}: {shown}{more}" if shown else text
+
+
+class Load(ABC):
+    """One source system, loaded by one dlt pipeline into the schema ``raw_<name>``.
+
+    A subclass knows one protocol (SQL, HTTP, files); what it reads (tables, endpoints, folders)
+    and with which credentials is configuration, ``[sources.<name>]`` in ``.dlt/config.toml``,
+    ``SOURCES__<NAME>__<KEY>`` or ``.dlt/secrets.toml``. ``config`` given here wins over those
+    (tests point a load at their own servers this way).
+    """
+
+    kind: ClassVar[str]
+    """The source system's kind, as Dagster shows it: ``postgres``, ``api``, ``file``."""
+    load_together: ClassVar[bool] = False
+    """True when one read feeds every table, so loading only some of them would lose rows."""
+    daily_partitioned: ClassVar[bool] = False
+    """True when the load can reload given days (:meth:`reload_source`): Dagster partitions it."""
+
+    def __init__(self, name: str, **config: Any):
+        self.name = name
+        self.config = config
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    def configured(self, **config: Any) -> Load:
+        """The same load with ``config`` given (winning over its configuration files)."""
+        return type(self)(self.name, **{**self.config, **config})
+
+    @property
+    def dataset(self) -> str:
+        """The raw schema this load writes."""
+        return f"{RAW_SCHEMA_PREFIX}{self.name}"
+
+    def setting(self, key: str, *, secret: bool = False, required: bool = True) -> Any:
+        """One value of this load's configuration: given to the constructor, else from dlt's
+        configuration (``sources.<name>.<key>``)."""
+        if key in self.config:
+            return self.config[key]
+        accessor = dlt.secrets if secret else dlt.config
+        value = accessor.get(f"sources.{self.name}.{key}")
+        if value is None and required:
+            raise LoadConfigurationError(missing_setting_message(self.name, key, secret=secret))
+        return value
+
+    @abstractmethod
+    def source(self, **config: Any) -> DltSource:
+        """The dlt source, named after the load and configured from ``sources.<name>``."""
+
+    def definitions_source(self) -> DltSource:
+        """The source as the Dagster definitions see it: its resources, without connecting and
+        without any secret (secrets are read when a run starts)."""
+        return self.source()
+
+    @abstractmethod
+    def source_systems(self) -> list[SourceSystem]:
+        """What the load reads in the source system, one upstream asset each."""
+
+    def reads(self, resource: str) -> list[str]:
+        """The source systems (names from :meth:`source_systems`) the resource is loaded from."""
+        return [resource]
+
+    @abstractmethod
+    def reconciled_tables(self) -> list[str]:
+        """The raw tables :meth:`reconcile` checks, known without connecting to anything."""
+
+    @abstractmethod
+    def reconcile(self, pipeline: dlt.Pipeline) -> list[Reconciliation]:
+        """Each reconciled raw table against the source, counted through the source's own
+        protocol; raw is read through ``pipeline``'s destination."""
+
+    def reload_source(self, pipeline: dlt.Pipeline, days: Sequence[str]) -> DltSource:
+        """The source that loads exactly the given days again, replacing what they loaded."""
+        raise NotImplementedError(f"{self.name} cannot reload days")
+
+    def pipeline(
+        self,
+        warehouse: WarehouseSettings | None = None,
+        *,
+        pipelines_dir: Path | None = None,
+        progress: str | None = None,
+    ) -> dlt.Pipeline:
+        """The dlt pipeline that loads this source into ``raw_<name>`` of ``warehouse``.
+
+        Without ``warehouse`` the destination has no credentials: enough to describe the load,
+        not to run it. ``progress="log"`` prints dlt's progress every few seconds.
+        """
+        return dlt.pipeline(
+            pipeline_name=self.name,
+            destination=postgres(credentials=warehouse.url()) if warehouse else postgres(),
+            dataset_name=self.dataset,
+            pipelines_dir=str(pipelines_dir or platform_paths().dlt_dir),
+            progress=dlt.progress.log(log_period=10, dump_system_stats=False)
+            if progress == "log"
+            else progress,
+        )
+
+
+def missing_setting_message(load: str, key: str, *, secret: bool = False) -> str:
+    """One line naming the variable and the file where a missing setting of a load goes."""
+    variable = f"SOURCES__{load.upper()}__{key.upper()}"
+    where = ".dlt/secrets.toml" if secret else ".dlt/config.toml"
+    return (
+        f"{load}: no {key} configured: set {variable} or add {key} to [sources.{load}] in {where}"
+    )
+
+
+def explain_configuration_error(error: ConfigFieldMissingException) -> str:
+    """dlt's many-line report of missing configuration as one line naming the first setting."""
+    field, traces = next(iter(error.traces.items()))
+    lookups = list(_lookups(traces))
+    secret = any(trace.provider == "secrets.toml" for trace in lookups)
+    for trace in lookups:
+        if len(trace.sections) >= 2 and trace.sections[0] == "sources":
+            return missing_setting_message(trace.sections[1], field, secret=secret)
+    return f"no {field} configured ({error.spec_name})"
+
+
+def _lookups(traces: Sequence[Any]) -> Iterator[LookupTrace]:
+    for trace in traces:
+        if isinstance(trace, LookupTrace):
+            yield trace
+        elif isinstance(trace, LookupTraces):
+            for nested in trace.traces.values():
+                yield from _lookups(nested)
+
+
+def run(pipeline: dlt.Pipeline, source: DltSource) -> LoadInfo:
+    """Run ``pipeline`` on ``source`` the fast way, raising if any load job failed."""
+    info = pipeline.run(source, **RUN_OPTIONS)
+    info.raise_on_failed_jobs()
+    return info
+
+
+def extracted_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
+    """Rows extracted per table in the pipeline's last run, dlt's own tables left out.
+
+    Read from the extract step: dlt's normalize counts for CSV files written from Python rows
+    count cells, not rows (dlt-hub/dlt#4461).
+    """
+    info = pipeline.last_trace.last_extract_info
+    counts: dict[str, int] = {}
+    for metrics in info.metrics.values():
+        for load_metrics in metrics:
+            for table, table_metrics in load_metrics["table_metrics"].items():
+                if not table.startswith("_dlt"):
+                    counts[table] = counts.get(table, 0) + table_metrics.items_count
+    return counts
+
+
+def count_rows(pipeline: dlt.Pipeline, tables: Sequence[str]) -> dict[str, int]:
+    """Rows in each of ``tables`` of the pipeline's dataset; a table not created yet has none."""
+    counts = dict.fromkeys(tables, 0)
+    with pipeline.sql_client() as client:
+        existing = {
+            name
+            for (name,) in client.execute_sql(
+                "select table_name from information_schema.tables where table_schema = %s",
+                client.dataset_name,
+            )
+        }
+        for table in tables:
+            if table in existing:
+                qualified = client.make_qualified_table_name(table)
+                counts[table] = client.execute_sql(f"select count(*) from {qualified}")[0][0]
+    return counts
