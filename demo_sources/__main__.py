@@ -5,6 +5,10 @@ advance  simulate the next N days
 api      serve the payments API on 127.0.0.1 until interrupted
 api-up   start the payments API in the background (no-op if it runs)
 api-down stop the background payments API
+
+The shop goes where the shop load reads (``SOURCES__SHOP__CREDENTIALS``), the files where the
+landing load reads (``sources.landing.bucket_url``); the API listens on ``PAYMENTS_API_PORT``
+(see ``demo_sources/settings.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +19,9 @@ import sys
 import uvicorn
 
 from demo_sources.config import DEFAULT_HISTORY_DAYS, DEFAULT_SEED, SCALES, Mess
-from demo_sources.payments_api import DEFAULT_PORT, BackgroundApi, create_app, token_from_env
+from demo_sources.payments_api import BackgroundApi, create_app
+from demo_sources.settings import DemoSettingsError, api_port, api_token, landing_url, shop_url
 from demo_sources.simulator import DaySummary, ShopSimulator, SimulatorError
-from warehouse.connection import WarehouseUnavailable
-from warehouse.settings import SettingsError, load_settings
 
 
 def _print_days(summaries: list[DaySummary]) -> None:
@@ -47,16 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     advance = commands.add_parser("advance", help="simulate the next days")
     advance.add_argument("--days", type=int, default=1)
     api = commands.add_parser("api", help="serve the payments API (Ctrl-C stops it)")
-    api.add_argument("--port", type=int, default=DEFAULT_PORT)
+    api.add_argument("--port", type=int, help="default: PAYMENTS_API_PORT, else 8765")
     api.add_argument("--rate-limit-every", type=int, default=0, help="answer 429 every N requests")
     for name, text in (("api-up", "start the API in the background"), ("api-down", "stop it")):
         background = commands.add_parser(name, help=text)
-        background.add_argument("--port", type=int, default=DEFAULT_PORT)
+        background.add_argument("--port", type=int, help="default: PAYMENTS_API_PORT, else 8765")
     args = parser.parse_args(argv)
 
     try:
-        settings = load_settings()
-        simulator = ShopSimulator(settings)
+        if args.command in ("init", "advance"):
+            simulator = ShopSimulator(shop_url(), landing_url())
         if args.command == "init":
             summaries = simulator.init(
                 args.days,
@@ -71,19 +74,19 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "advance":
             _print_days(simulator.advance(args.days))
         elif args.command == "api":
-            app = create_app(
-                settings, token=token_from_env(), rate_limit_every=args.rate_limit_every
-            )
-            print(f"payments API on http://127.0.0.1:{args.port}/v1/payments (Ctrl-C stops it)")
-            uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="info")
+            port = args.port or api_port()
+            app = create_app(shop_url(), token=api_token(), rate_limit_every=args.rate_limit_every)
+            print(f"payments API on http://127.0.0.1:{port}/v1/payments (Ctrl-C stops it)")
+            uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
         elif args.command == "api-up":
-            background = BackgroundApi(settings, args.port)
+            background = BackgroundApi(args.port or api_port())
+            shop_url()  # the API process reads it too: fail here, in one line, if it is missing
             started = background.start()
             print(f"payments API {'started' if started else 'already runs'} on {background.url}")
         elif args.command == "api-down":
-            stopped = BackgroundApi(settings, args.port).stop()
+            stopped = BackgroundApi(args.port or api_port()).stop()
             print("payments API stopped" if stopped else "payments API was not running")
-    except (SettingsError, WarehouseUnavailable, SimulatorError, RuntimeError) as error:
+    except (DemoSettingsError, SimulatorError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -7,6 +7,9 @@
   ``next_cursor``; ``null`` on the last page);
 - each payment carries its ``refunds`` as a nested list; money is in integer cents.
 
+``GET /v1/payments/count`` and ``GET /v1/refunds/count`` answer ``{"count": N}``: how many
+payments and refunds the service holds, as list APIs document for reconciliation.
+
 Requests need ``Authorization: Bearer <token>`` (``PAYMENTS_API_TOKEN``); without it the answer
 is 401 with a JSON body saying so. With ``rate_limit_every=N`` every Nth request is refused with
 429 and ``Retry-After``, as real APIs do under load.
@@ -26,6 +29,7 @@ import time
 import urllib.request
 from datetime import datetime
 from itertools import count
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
@@ -33,11 +37,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from warehouse.connection import connect
-from warehouse.settings import SHOP_DATABASE, WarehouseSettings
+from demo_sources.settings import api_token, connect
+from warehouse.paths import platform_paths
 
-DEFAULT_TOKEN = "demo-payments-token"
-DEFAULT_PORT = 8765
 MAX_LIMIT = 500
 RETRY_AFTER_SECONDS = 1
 
@@ -125,12 +127,19 @@ def _parse_params(request: Request) -> dict[str, object]:
     }
 
 
-def create_app(settings: WarehouseSettings, *, token: str, rate_limit_every: int = 0) -> Starlette:
-    """The payments API reading the shop database of ``settings``."""
+COUNT_QUERIES = {
+    "payments": "select count(*) from payments.payments",
+    "refunds": "select count(*) from payments.refunds",
+}
+
+
+def create_app(shop_url: str, *, token: str, rate_limit_every: int = 0) -> Starlette:
+    """The payments API reading the payments tables of the shop database at ``shop_url``."""
     requests_seen = count(1)
     counter_lock = threading.Lock()
 
-    def list_payments(request: Request) -> JSONResponse:
+    def refusal(request: Request) -> JSONResponse | None:
+        """401 without the token, 429 for every Nth request when rate limiting; else None."""
         if request.headers.get("authorization") != f"Bearer {token}":
             return JSONResponse(
                 {
@@ -149,12 +158,17 @@ def create_app(settings: WarehouseSettings, *, token: str, rate_limit_every: int
                 status_code=429,
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
+        return None
+
+    def list_payments(request: Request) -> JSONResponse:
+        if refused := refusal(request):
+            return refused
         try:
             params = _parse_params(request)
         except BadRequest as error:
             return JSONResponse({"error": "bad_request", "message": str(error)}, status_code=400)
         page_size = int(params["limit"]) - 1
-        conn = connect(settings, SHOP_DATABASE)
+        conn = connect(shop_url)
         try:
             with conn, conn.cursor() as cursor:
                 cursor.execute(PAGE_QUERY, params)
@@ -173,16 +187,27 @@ def create_app(settings: WarehouseSettings, *, token: str, rate_limit_every: int
                 refund["created_at"] = refund["created_at"].replace("+00:00", "Z")
         return JSONResponse({"data": rows, "next_cursor": next_cursor})
 
+    def count_rows(request: Request) -> JSONResponse:
+        if refused := refusal(request):
+            return refused
+        conn = connect(shop_url)
+        try:
+            with conn, conn.cursor() as cursor:
+                cursor.execute(COUNT_QUERIES[request.path_params["collection"]])
+                return JSONResponse({"count": cursor.fetchone()[0]})
+        finally:
+            conn.close()
+
     def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     return Starlette(
-        routes=[Route("/v1/payments", list_payments), Route("/health", health)],
+        routes=[
+            Route("/v1/payments", list_payments),
+            Route("/v1/{collection:str}/count", count_rows),
+            Route("/health", health),
+        ],
     )
-
-
-def token_from_env() -> str:
-    return os.environ.get("PAYMENTS_API_TOKEN", DEFAULT_TOKEN)
 
 
 class PaymentsApiServer:
@@ -190,15 +215,13 @@ class PaymentsApiServer:
 
     def __init__(
         self,
-        settings: WarehouseSettings,
+        shop_url: str,
         *,
         port: int,
         token: str | None = None,
         rate_limit_every: int = 0,
     ):
-        app = create_app(
-            settings, token=token or token_from_env(), rate_limit_every=rate_limit_every
-        )
+        app = create_app(shop_url, token=token or api_token(), rate_limit_every=rate_limit_every)
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="payments-api", daemon=True)
@@ -226,14 +249,16 @@ class PaymentsApiServer:
 class BackgroundApi:
     """The API as a detached process that outlives the command starting it (``make run``).
 
-    Its pid and log live in the data folder; :meth:`start` and :meth:`stop` are idempotent.
+    It reads the same configuration as the command starting it. Its pid and log live in the data
+    folder; :meth:`start` and :meth:`stop` are idempotent.
     """
 
-    def __init__(self, settings: WarehouseSettings, port: int = DEFAULT_PORT):
+    def __init__(self, port: int, data_dir: Path | None = None):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.pid_file = settings.data_dir / "payments-api.pid"
-        self.log_file = settings.data_dir / "payments-api.log"
+        data_dir = data_dir or platform_paths().data_dir
+        self.pid_file = data_dir / "payments-api.pid"
+        self.log_file = data_dir / "payments-api.log"
 
     def pid(self) -> int | None:
         """The pid of the running API process, or None."""

@@ -17,11 +17,11 @@ import csv
 import gzip
 import io
 import json
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import fsspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,9 +29,8 @@ import pyarrow.csv as pa_csv
 from psycopg2.extensions import cursor as Cursor
 
 from demo_sources.config import DEFAULT_SEED, DEFAULT_START_DATE, SCALES, Mess, Scale
+from demo_sources.settings import connect, ensure_database
 from demo_sources.shop import SCHEMA_DDL
-from warehouse.connection import connect, ensure_database
-from warehouse.settings import SHOP_DATABASE, WarehouseSettings
 
 MS_PER_DAY = 86_400_000
 OPEN_ORDER_WINDOW_DAYS = 30
@@ -138,11 +137,18 @@ class DaySummary:
 
 
 class ShopSimulator:
-    """The demo shop on the warehouse server, and its landing folder of event and CSV files."""
+    """The demo shop in the database at ``shop_url``, and its landing folder of event and CSV
+    files at ``landing_url`` (a local folder, or any fsspec URL)."""
 
-    def __init__(self, settings: WarehouseSettings):
-        self.settings = settings
-        self.landing_dir = settings.data_dir / "landing"
+    def __init__(self, shop_url: str, landing_url: str | Path):
+        self.shop_url = shop_url
+        self.landing_url = str(landing_url)
+        self._fs, self._landing_root = fsspec.core.url_to_fs(self.landing_url)
+
+    @property
+    def landing_dir(self) -> Path:
+        """The landing folder, when it is a local one."""
+        return Path(self._landing_root)
 
     @property
     def events_dir(self) -> Path:
@@ -154,8 +160,8 @@ class ShopSimulator:
 
     def state(self) -> SimulatorState | None:
         """The simulator's settings and clock, or None before :meth:`init`."""
-        ensure_database(self.settings, SHOP_DATABASE)
-        conn = connect(self.settings, SHOP_DATABASE)
+        ensure_database(self.shop_url)
+        conn = connect(self.shop_url)
         try:
             with conn, conn.cursor() as cursor:
                 cursor.execute(SCHEMA_DDL)
@@ -180,7 +186,7 @@ class ShopSimulator:
             raise SimulatorError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
         if self.state() is not None:
             return []
-        conn = connect(self.settings, SHOP_DATABASE)
+        conn = connect(self.shop_url)
         try:
             with conn, conn.cursor() as cursor:
                 cursor.execute("set time zone 'UTC'")
@@ -207,7 +213,7 @@ class ShopSimulator:
         return summaries
 
     def _simulate_next_day(self) -> DaySummary:
-        conn = connect(self.settings, SHOP_DATABASE)
+        conn = connect(self.shop_url)
         try:
             with conn, conn.cursor() as cursor:
                 cursor.execute("set time zone 'UTC'")
@@ -217,7 +223,7 @@ class ShopSimulator:
                 day = state.next_date
                 summary, files = _simulate_day(cursor, state, day)
                 for path, content in files.items():
-                    _deliver(self.landing_dir / path, content)
+                    _deliver(self._fs, f"{self._landing_root}/{path}", content)
                 cursor.execute(
                     "update simulator.state set next_date = %s", (day + timedelta(days=1),)
                 )
@@ -824,13 +830,15 @@ def _marketing_csv(rng: np.random.Generator, mess: Mess, day: date) -> bytes:
     return buffer.getvalue().encode()
 
 
-def _deliver(path: Path, content: bytes) -> None:
-    """Write a landing file once, atomically; a file already delivered is never rewritten."""
-    if path.exists():
-        if path.read_bytes() == content:
+def _deliver(fs: fsspec.AbstractFileSystem, path: str, content: bytes) -> None:
+    """Write a landing file once, whole (written aside, then moved into place: a loader never
+    sees half a file); a file already delivered is never rewritten."""
+    if fs.exists(path):
+        if fs.cat_file(path) == content:
             return
         raise SimulatorError(f"{path} was already delivered with other content: not rewriting it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(content)
-    os.replace(partial, path)
+    folder, name = path.rsplit("/", 1)
+    fs.makedirs(folder, exist_ok=True)
+    partial = f"{folder}/.{name}.partial"
+    fs.pipe_file(partial, content)
+    fs.mv(partial, path)
