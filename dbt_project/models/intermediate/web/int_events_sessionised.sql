@@ -7,7 +7,7 @@ with
 
 events as (
 
-    select * from {{ ref('stg_events__events') }}
+    select * from {{ ref('stg_landing__events') }}
 
 ),
 

@@ -6,7 +6,7 @@ with
 
 marketing_spend as (
 
-    select * from {{ ref('stg_events__marketing_spend') }}
+    select * from {{ ref('stg_landing__marketing_spend') }}
 
 ),
 

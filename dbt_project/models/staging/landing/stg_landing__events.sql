@@ -5,7 +5,7 @@ with
 
 source as (
 
-    select * from {{ source('events', 'events') }}
+    select * from {{ source('landing', 'events') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('events', 'marketing_spend') }}
+    select * from {{ source('landing', 'marketing_spend') }}
 
 ),
 
