@@ -1,34 +1,50 @@
-"""The code location: ``dagster dev -m orchestration.definitions``."""
+"""The code location: ``dagster dev -m orchestration.definitions``.
+
+Everything is built from two things: the loads of ``ingestion/registry.py`` and the dbt manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 from dagster import Definitions
 
-from orchestration.assets.ingestion import (
-    landing_raw_tables,
-    payments_raw_tables,
-    shop_raw_tables,
-    source_systems,
-)
-from orchestration.assets.transformation import dbt_daily_models, dbt_models
-from orchestration.checks import raw_tables_reconcile
+from ingestion.files import FilesLoad
+from ingestion.load import Load
+from ingestion.registry import LOADS
+from orchestration.assets.ingestion import load_assets, source_system_specs
+from orchestration.assets.transformation import dbt_model_assets
+from orchestration.checks import reconciliation_check
 from orchestration.freshness import with_source_freshness
-from orchestration.jobs import load_landing_files, refresh_warehouse
+from orchestration.jobs import load_files_job, refresh_warehouse
 from orchestration.project import dbt_project
 from orchestration.resources import resources
 from orchestration.schedules import daily_refresh
-from orchestration.sensors import new_landing_files
+from orchestration.sensors import new_files_sensor
 
-defs = Definitions(
-    assets=[
-        *source_systems,
-        *with_source_freshness(
-            [shop_raw_tables, payments_raw_tables, landing_raw_tables], dbt_project.manifest_path
-        ),
-        dbt_models,
-        dbt_daily_models,
-    ],
-    asset_checks=[raw_tables_reconcile],
-    jobs=[refresh_warehouse, load_landing_files],
-    schedules=[daily_refresh],
-    sensors=[new_landing_files],
-    resources=resources(),
-)
+
+def build_definitions(
+    loads: Sequence[Load] = LOADS, manifest_path: Path | None = None
+) -> Definitions:
+    """The asset graph of ``loads`` and the dbt project whose manifest is ``manifest_path``
+    (default: the project's), with checks, jobs, the schedule, sensors and resources."""
+    manifest_path = manifest_path or dbt_project.manifest_path
+    raw_tables = {load.name: load_assets(load) for load in loads}
+    file_loads = [load for load in loads if isinstance(load, FilesLoad)]
+    file_jobs = {load.name: load_files_job(load.name, raw_tables[load.name]) for load in file_loads}
+    return Definitions(
+        assets=[
+            *source_system_specs(loads),
+            *with_source_freshness(list(raw_tables.values()), manifest_path),
+            *dbt_model_assets(manifest_path),
+        ],
+        asset_checks=[reconciliation_check(load) for load in loads],
+        jobs=[refresh_warehouse, *file_jobs.values()],
+        schedules=[daily_refresh],
+        sensors=[new_files_sensor(load, file_jobs[load.name]) for load in file_loads],
+        resources=resources(),
+    )
+
+
+defs = build_definitions()

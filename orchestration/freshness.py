@@ -17,7 +17,9 @@ from orchestration.translators import warehouse_table_key
 PERIODS = {"minute": "minutes", "hour": "hours", "day": "days"}
 
 
-def _window(threshold: dict | None) -> timedelta | None:
+def freshness_window(threshold: dict | None) -> timedelta | None:
+    """A dbt freshness threshold (``{count: 26, period: hour}``) as a time window; None when
+    the threshold is not set."""
     if not threshold or not threshold.get("count") or not threshold.get("period"):
         return None
     return timedelta(**{PERIODS[threshold["period"]]: threshold["count"]})
@@ -29,12 +31,12 @@ def source_freshness_policies(manifest_path: Path) -> dict[AssetKey, FreshnessPo
     policies = {}
     for source in manifest["sources"].values():
         freshness = source.get("freshness") or {}
-        fail_window = _window(freshness.get("error_after"))
+        fail_window = freshness_window(freshness.get("error_after"))
         if fail_window is None:
             continue
         key = warehouse_table_key(source["schema"], source["identifier"])
         policies[key] = FreshnessPolicy.time_window(
-            fail_window=fail_window, warn_window=_window(freshness.get("warn_after"))
+            fail_window=fail_window, warn_window=freshness_window(freshness.get("warn_after"))
         )
     return policies
 

@@ -7,9 +7,9 @@ Transient step failures (a dropped database connection during a load) are retrie
 step instead; see ``orchestration/assets/ingestion.py``.
 """
 
-from dagster import AssetSelection, define_asset_job
+from __future__ import annotations
 
-from orchestration.assets.ingestion import landing_raw_tables
+from dagster import AssetsDefinition, AssetSelection, define_asset_job
 
 RUN_TAGS = {
     "platform": "elt",
@@ -24,9 +24,13 @@ refresh_warehouse = define_asset_job(
     tags={**RUN_TAGS, "platform/scope": "everything"},
 )
 
-load_landing_files = define_asset_job(
-    name="load_landing_files",
-    selection=AssetSelection.assets(landing_raw_tables).downstream(),
-    description="Load new landing files with dlt, then build and test what dbt has downstream.",
-    tags={**RUN_TAGS, "platform/scope": "landing"},
-)
+
+def load_files_job(load_name: str, raw_tables: AssetsDefinition):
+    """Load the new files of one load, then build and test what dbt has downstream."""
+    return define_asset_job(
+        name=f"load_{load_name}_files",
+        selection=AssetSelection.assets(raw_tables).downstream(),
+        description=f"Load new files of {load_name} with dlt, then build and test what dbt "
+        "has downstream of them.",
+        tags={**RUN_TAGS, "platform/scope": load_name},
+    )

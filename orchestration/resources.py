@@ -1,22 +1,28 @@
-"""The resources every asset, check and sensor uses, chosen by one variable: ``DBT_TARGET``.
+"""The resources every asset, check and sensor uses, chosen by the target (``dbt_target()``).
 
-``dev`` (the default) is the embedded server, or whatever the standard PG* variables name, with
-the defaults of ``warehouse/settings.py``. ``prod`` reads every connection field and the payments
-token through ``EnvVar``, so a missing one stops a run with its name, and the values never enter
-Dagster's stored config or its UI. dbt uses the same variables (``dbt_project/profiles.yml``) and
-the target of the same name.
+``dev`` (the default) is the embedded server, or whatever the standard PG* variables (or
+``WAREHOUSE_URL``) name, with the defaults of ``warehouse/settings.py``. ``prod`` reads every
+connection field through ``EnvVar``, so a missing one stops a run with its name, and the values
+never enter Dagster's stored config or its UI. dbt connects to the server the ``warehouse``
+resource names (its PG* variables are dbt's environment), so loads and models never disagree.
+
+Sources' own settings (credentials, URLs, buckets) are not resources: dlt reads them from its
+configuration, ``SOURCES__<NAME>__<KEY>`` or ``.dlt/secrets.toml``, when a run starts.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
 from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
-from orchestration.project import DBT_EXECUTABLE, dbt_project
-from warehouse.settings import WarehouseSettings, load_settings
-
-TARGET = os.environ.get("DBT_TARGET", "dev")
+from orchestration.project import DBT_EXECUTABLE, dbt_project, dbt_target
+from warehouse.settings import WarehouseSettings, libpq_env, load_settings
 
 
 class WarehouseResource(ConfigurableResource):
@@ -42,10 +48,31 @@ class WarehouseResource(ConfigurableResource):
         return load_settings({**os.environ, **overrides})
 
 
-class PaymentsApiResource(ConfigurableResource):
-    """The payments API's bearer token (its URL is dlt config: ``[sources.payments] base_url``)."""
+class WarehouseDbtCliResource(DbtCliResource):
+    """dbt, connected to the server of the ``warehouse`` resource: its PG* variables are the
+    environment of every dbt command (``dbt_project/profiles.yml`` reads them)."""
 
-    token: str
+    warehouse: WarehouseResource
+
+    def cli(self, args: Any, **kwargs: Any) -> Any:
+        with _environment(libpq_env(self.warehouse.settings())):
+            return super().cli(args, **kwargs)
+
+
+@contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """``variables`` set while dbt starts (it reads the environment it is started with)."""
+    saved = {name: os.environ.get(name) for name in ("PGHOST", *variables)}
+    os.environ.pop("PGHOST", None)
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def warehouse_resource(target: str) -> WarehouseResource:
@@ -60,13 +87,17 @@ def warehouse_resource(target: str) -> WarehouseResource:
     )
 
 
-def resources(target: str = TARGET) -> dict[str, object]:
-    """Every resource for ``target`` (``dev`` or ``prod``)."""
+def resources(target: str | None = None) -> dict[str, object]:
+    """Every resource for ``target`` (default: :func:`dbt_target`)."""
+    target = target or dbt_target()
+    warehouse = warehouse_resource(target)
     return {
-        "dbt": DbtCliResource(
-            project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE, target=target
+        "dbt": WarehouseDbtCliResource(
+            project_dir=dbt_project,
+            dbt_executable=DBT_EXECUTABLE,
+            target=target,
+            warehouse=warehouse,
         ),
         "dlt": DagsterDltResource(),
-        "warehouse": warehouse_resource(target),
-        "payments_api": PaymentsApiResource(token=EnvVar("SOURCES__PAYMENTS__API_TOKEN")),
+        "warehouse": warehouse,
     }

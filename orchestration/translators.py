@@ -1,9 +1,10 @@
 """How dlt resources and dbt nodes become Dagster assets.
 
 Every asset that is a table in the warehouse is keyed ``[schema, table]``. dlt writes resource
-``customers`` of dataset ``raw_shop`` to ``raw_shop.customers``; the dbt source that reads that
+``customers`` of the load ``shop`` to ``raw_shop.customers``; the dbt source that reads that
 table declares ``schema: raw_shop``; both map to the key ``raw_shop/customers``, so lineage from
-dlt into dbt connects with no hand-written list.
+dlt into dbt connects with no hand-written list. What a load reads in its source system is keyed
+``[load name, name]`` (``shop/customers``), upstream of the raw tables it feeds.
 """
 
 from __future__ import annotations
@@ -16,15 +17,10 @@ from dagster_dbt import DagsterDbtTranslator
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from ingestion.load import Load
+
 INGESTION_GROUP = "ingestion"
 SOURCE_SYSTEM_GROUP = "sources"
-
-SOURCE_SYSTEM_INPUTS = {
-    # (dlt source, resource): the source-system assets it reads, when not [source, resource]
-    ("landing", "marketing_spend"): [("landing", "marketing")],
-    ("landing", "_rejected_lines"): [("landing", "events"), ("landing", "marketing")],
-    ("landing", "_rejected_files"): [("landing", "events"), ("landing", "marketing")],
-}
 
 
 def warehouse_table_key(schema: str, table: str) -> AssetKey:
@@ -32,28 +28,29 @@ def warehouse_table_key(schema: str, table: str) -> AssetKey:
     return AssetKey([schema, table])
 
 
-def source_system_table_key(source_name: str, table: str) -> AssetKey:
-    """The asset key of a table in a source system, upstream of the raw table dlt loads it into."""
-    return AssetKey([source_name, table])
+def source_system_key(load_name: str, name: str) -> AssetKey:
+    """The asset key of what a load reads in its source system, upstream of its raw tables."""
+    return AssetKey([load_name, name])
 
 
 class WarehouseDltTranslator(DagsterDltTranslator):
-    """dlt resources keyed by the raw table they load, downstream of the source system's table."""
+    """The resources of ``load`` keyed by the raw table they write, downstream of what they read
+    in the source system."""
+
+    def __init__(self, load: Load):
+        super().__init__()
+        self.load = load
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
         default = super().get_asset_spec(data)
-        assert data.pipeline is not None, "dlt assets are always built with their pipeline"
         table = data.resource.table_name
         if not isinstance(table, str):
             raise TypeError(f"dlt resource {data.resource.name} must load one fixed table")
         return default.replace_attributes(
-            key=warehouse_table_key(data.pipeline.dataset_name, table),
+            key=warehouse_table_key(self.load.dataset, table),
             deps=[
-                source_system_table_key(source, name)
-                for source, name in SOURCE_SYSTEM_INPUTS.get(
-                    (data.resource.source_name, data.resource.name),
-                    [(data.resource.source_name, data.resource.name)],
-                )
+                source_system_key(self.load.name, name)
+                for name in self.load.reads(data.resource.name)
             ],
             group_name=INGESTION_GROUP,
         )
@@ -63,11 +60,6 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
     """dbt nodes keyed by the relation they build; groups from the model's top folder."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
-        # A source may name the asset that writes it (a dlt child table is written by its
-        # parent's asset): meta.dagster.asset_key, as dagster-dbt's own translator reads it.
-        explicit = dbt_resource_props.get("meta", {}).get("dagster", {}).get("asset_key")
-        if explicit:
-            return AssetKey(explicit)
         relation = dbt_resource_props.get("identifier") or dbt_resource_props.get("alias")
         return warehouse_table_key(
             dbt_resource_props["schema"], relation or dbt_resource_props["name"]

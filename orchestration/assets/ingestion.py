@@ -1,19 +1,21 @@
-"""dlt pipelines as assets: one asset per raw table, plus the source systems upstream.
+"""dlt loads as assets, built in a loop over the registry (``ingestion/registry.py``): one asset
+per raw table, plus what each load reads in its source system, upstream.
 
-Each pipeline has its own concurrency pool, so two runs never load the same pipeline at once.
-A load that fails for a transient reason (the warehouse restarting, a dropped connection) is
-retried by Dagster after a pause; a terminal one (a wrong token, a mass deletion) fails at once.
-The retry extracts again from the state last committed to the warehouse: merge tables take the
-same rows again harmlessly, and landing files not yet recorded as loaded are read again.
+Each load has its own concurrency pool, ``dlt_<name>``, so two runs never load the same
+pipeline at once. A load that fails for a transient reason (the warehouse restarting, a dropped
+connection) is retried by Dagster after a pause; a terminal one (a wrong token, a mass
+deletion) fails at once. The retry extracts again from the state last committed to the
+warehouse: merge tables take the same rows again harmlessly, and files not yet recorded as
+loaded are read again.
 """
 
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
 
 import dlt as dlt_lib
 import psycopg2
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
     AssetSpec,
     BackfillPolicy,
     DagsterInvariantViolationError,
@@ -23,39 +25,14 @@ from dagster import (
 from dagster_dlt import DagsterDltResource, dlt_assets
 from dlt.common.exceptions import TransientException
 
-from ingestion.landing import forget_days, landing, landing_pipeline
-from ingestion.payments import payments_pipeline, payments_source
-from ingestion.pipelines import RUN_OPTIONS, extracted_rows
-from ingestion.shop import PRIMARY_KEYS, shop_pipeline, shop_source
-from orchestration.partitions import daily_partitions
-from orchestration.project import settings
-from orchestration.resources import PaymentsApiResource, WarehouseResource
+from ingestion.load import RUN_OPTIONS, Load, extracted_rows
+from orchestration.partitions import daily_partitions, days_in_window
+from orchestration.resources import WarehouseResource
 from orchestration.translators import (
     SOURCE_SYSTEM_GROUP,
     WarehouseDltTranslator,
-    source_system_table_key,
+    source_system_key,
 )
-
-
-def _source_system(source: str, name: str, description: str, kind: str) -> AssetSpec:
-    return AssetSpec(
-        source_system_table_key(source, name),
-        description=f"{description} (not managed here).",
-        group_name=SOURCE_SYSTEM_GROUP,
-        kinds={kind},
-    )
-
-
-source_systems = [
-    *(
-        _source_system("shop", table, f"The `{table}` table of the shop's database", "postgres")
-        for table in PRIMARY_KEYS
-    ),
-    _source_system("payments", "payments", "The payments API, `GET /v1/payments`", "api"),
-    _source_system("landing", "events", "Daily event files, `events/*.jsonl.gz`", "file"),
-    _source_system("landing", "marketing", "Daily marketing spend, `marketing/*.csv`", "file"),
-]
-
 
 TRANSIENT_RETRIES = 3
 TRANSIENT_RETRY_SECONDS = 10
@@ -72,6 +49,60 @@ def is_transient(error: BaseException) -> bool:
         seen.add(id(current))
         current = getattr(current, "exception", None) or current.__cause__ or current.__context__
     return False
+
+
+def source_system_specs(loads: Sequence[Load]) -> list[AssetSpec]:
+    """What every load reads, as assets Dagster does not materialize."""
+    return [
+        AssetSpec(
+            source_system_key(load.name, system.name),
+            description=f"{system.description} (not managed here).",
+            group_name=SOURCE_SYSTEM_GROUP,
+            kinds={load.kind},
+        )
+        for load in loads
+        for system in load.source_systems()
+    ]
+
+
+def load_assets(load: Load) -> AssetsDefinition:
+    """The raw tables of ``load`` as one multi-asset running its dlt pipeline.
+
+    A daily-partitioned load, run for a partition (or a range, in one backfill run), reloads
+    exactly those days; without a partition it loads what is new.
+    """
+    partitions = daily_partitions if load.daily_partitioned else None
+
+    @dlt_assets(
+        dlt_source=load.definitions_source(),
+        dlt_pipeline=load.pipeline(),
+        name=load.name,
+        dagster_dlt_translator=WarehouseDltTranslator(load),
+        pool=f"dlt_{load.name}",
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run() if partitions else None,
+    )
+    def raw_tables(
+        context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
+    ) -> Iterator[MaterializeResult]:
+        if load.load_together and context.is_subset:
+            # One read feeds every table, and moves the load's cursor or marks files loaded:
+            # loading only some of them would lose the others' rows for good.
+            tables = ", ".join(key.to_user_string() for key in sorted(context.assets_def.keys))
+            raise DagsterInvariantViolationError(
+                f"The {load.name} tables load together: select all of {tables}."
+            )
+        pipeline = load.pipeline(warehouse.settings(), progress="log")
+        if context.has_partition_key:
+            window = context.partition_time_window
+            days = days_in_window(window.start, window.end)
+            context.log.info(f"Reloading {load.name} for {', '.join(days)}")
+            source = load.reload_source(pipeline, days)
+        else:
+            source = load.source()
+        yield from _run(context, dlt, source, pipeline)
+
+    return raw_tables
 
 
 def _run(
@@ -107,77 +138,3 @@ def _run(
                 "dlt_load_ids": load_ids,
             },
         )
-
-
-@dlt_assets(
-    dlt_source=shop_source(settings),
-    dlt_pipeline=shop_pipeline(settings),
-    name="shop",
-    dagster_dlt_translator=WarehouseDltTranslator(),
-    pool="dlt_shop",
-)
-def shop_raw_tables(
-    context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
-):
-    """Load the shop database into raw_shop."""
-    # A fresh source and pipeline object per run: a long-lived process must not carry the
-    # previous run's state.
-    run_settings = warehouse.settings()
-    yield from _run(
-        context, dlt, shop_source(run_settings), shop_pipeline(run_settings, progress="log")
-    )
-
-
-@dlt_assets(
-    # Only the resources' names are read here; the URL and token are read when a run starts, so
-    # loading the definitions needs no secret.
-    dlt_source=payments_source(base_url="http://unused", api_token="unused"),
-    dlt_pipeline=payments_pipeline(settings),
-    name="payments",
-    dagster_dlt_translator=WarehouseDltTranslator(),
-    pool="dlt_payments",
-)
-def payments_raw_tables(
-    context: AssetExecutionContext,
-    dlt: DagsterDltResource,
-    warehouse: WarehouseResource,
-    payments_api: PaymentsApiResource,
-):
-    """Load the payments API into raw_payments."""
-    source = payments_source(api_token=payments_api.token)
-    yield from _run(context, dlt, source, payments_pipeline(warehouse.settings(), progress="log"))
-
-
-@dlt_assets(
-    dlt_source=landing(settings),
-    dlt_pipeline=landing_pipeline(settings),
-    name="landing",
-    dagster_dlt_translator=WarehouseDltTranslator(),
-    pool="dlt_landing",
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-)
-def landing_raw_tables(
-    context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
-):
-    """Load new files from the landing folder into raw_events; for a partition (or a backfill
-    of a range), reload exactly those days' files, replacing what they loaded before."""
-    if context.is_subset:
-        # One read of each file feeds all four tables, and marks the file loaded: loading only
-        # some of them would lose the others' rows for good.
-        raise DagsterInvariantViolationError(
-            "The landing tables load together: select all four of raw_events/events, "
-            "raw_events/marketing_spend, raw_events/_rejected_lines and raw_events/_rejected_files."
-        )
-    run_settings = warehouse.settings()
-    pipeline = landing_pipeline(run_settings, progress="log")
-    days: list[str] = []
-    if context.has_partition_key:
-        window = context.partition_time_window
-        days = [
-            (window.start + timedelta(days=offset)).date().isoformat()
-            for offset in range((window.end - window.start).days)
-        ]
-        context.log.info(f"Reloading the landing files of {', '.join(days)}")
-        forget_days(pipeline, days)
-    yield from _run(context, dlt, landing(run_settings, reload_days=days), pipeline)

@@ -8,44 +8,45 @@ like any other model. Tagging another model is all it takes to partition it too.
 """
 
 import json
+from pathlib import Path
 
-from dagster import AssetExecutionContext, BackfillPolicy
+from dagster import AssetExecutionContext, AssetsDefinition, BackfillPolicy
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.partitions import daily_partitions
-from orchestration.project import dbt_project
+from orchestration.partitions import daily_partitions, dbt_vars_for_window
 from orchestration.translators import WarehouseDbtTranslator
 
 DAILY_PARTITIONED = "tag:daily_partitioned"
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=WarehouseDbtTranslator(),
-    exclude=DAILY_PARTITIONED,
-)
-def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
-    """`dbt build` of the selected models: each model is built, then tested."""
-    yield from dbt.cli(["build"], context=context).stream()
+def dbt_model_assets(manifest_path: Path) -> list[AssetsDefinition]:
+    """The project's nodes from ``manifest_path``: the daily-partitioned models, and the rest."""
 
+    @dbt_assets(
+        manifest=manifest_path,
+        dagster_dbt_translator=WarehouseDbtTranslator(),
+        exclude=DAILY_PARTITIONED,
+    )
+    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+        """`dbt build` of the selected models: each model is built, then tested."""
+        yield from dbt.cli(["build"], context=context).stream()
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    dagster_dbt_translator=WarehouseDbtTranslator(),
-    select=DAILY_PARTITIONED,
-    name="dbt_daily_models",
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-)
-def dbt_daily_models(context: AssetExecutionContext, dbt: DbtCliResource):
-    """`dbt build` of the daily models, for the run's days when it has a partition."""
-    args = ["build"]
-    if context.has_partition_key:
-        window = context.partition_time_window
-        days = {
-            "start_date": window.start.date().isoformat(),
-            "end_date": window.end.date().isoformat(),
-        }
-        context.log.info(f"Rebuilding {days['start_date']} to {days['end_date']} (exclusive)")
-        args += ["--vars", json.dumps(days)]
-    yield from dbt.cli(args, context=context).stream()
+    @dbt_assets(
+        manifest=manifest_path,
+        dagster_dbt_translator=WarehouseDbtTranslator(),
+        select=DAILY_PARTITIONED,
+        name="dbt_daily_models",
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+    )
+    def dbt_daily_models(context: AssetExecutionContext, dbt: DbtCliResource):
+        """`dbt build` of the daily models, for the run's days when it has a partition."""
+        args = ["build"]
+        if context.has_partition_key:
+            window = context.partition_time_window
+            days = dbt_vars_for_window(window.start, window.end)
+            context.log.info(f"Rebuilding {days['start_date']} to {days['end_date']} (exclusive)")
+            args += ["--vars", json.dumps(days)]
+        yield from dbt.cli(args, context=context).stream()
+
+    return [dbt_models, dbt_daily_models]
