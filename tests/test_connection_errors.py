@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import free_port, run_dbt
+from helpers import TEST_API_TOKEN, free_port, run_dbt, shop_url
 
-from warehouse.settings import PROJECT_ROOT
+from warehouse.paths import PROJECT_ROOT
 
 
 def warehouse_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -73,33 +73,36 @@ def test_a_load_into_a_stopped_warehouse_is_retried(tmp_path, dbt_manifest):
     retries the step."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
-    from ingestion.landing import landing, landing_pipeline
-    from ingestion.pipelines import run
+    from ingestion.load import run
+    from ingestion.registry import loads_named
     from orchestration.assets.ingestion import is_transient
     from warehouse.settings import load_settings
 
-    stopped = load_settings({"PGPORT": str(free_port()), "PLATFORM_DATA_DIR": str(tmp_path)})
+    stopped = load_settings({"PGPORT": str(free_port())})
     (tmp_path / "landing" / "events").mkdir(parents=True)
+    [landing] = loads_named(["landing"])
+    landing = landing.configured(bucket_url=str(tmp_path / "landing"))
     with pytest.raises(PipelineStepFailed) as down:
-        run(landing_pipeline(stopped), landing(stopped))
+        run(landing.pipeline(stopped, pipelines_dir=tmp_path / "dlt"), landing.source())
 
     assert is_transient(down.value)
 
 
-def test_a_wrong_api_token_is_not_retried(warehouse, dbt_manifest):
-    from conftest import TEST_API_TOKEN
+def test_a_wrong_api_token_is_not_retried(warehouse, tmp_path, dbt_manifest):
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     from demo_sources.payments_api import PaymentsApiServer
-    from ingestion.payments import payments_pipeline, payments_source
-    from ingestion.pipelines import run
+    from ingestion.load import run
+    from ingestion.registry import loads_named
     from orchestration.assets.ingestion import is_transient
 
+    [payments] = loads_named(["payments"])
     with (
-        PaymentsApiServer(warehouse, port=free_port(), token=TEST_API_TOKEN) as api,
+        PaymentsApiServer(shop_url(warehouse), port=free_port(), token=TEST_API_TOKEN) as api,
         pytest.raises(PipelineStepFailed) as refused,
     ):
-        run(payments_pipeline(warehouse), payments_source(base_url=api.url, api_token="wrong"))
+        load = payments.configured(base_url=api.url, api_token="wrong")
+        run(load.pipeline(warehouse.settings, pipelines_dir=tmp_path), load.source())
 
     assert "401" in str(refused.value)
     assert not is_transient(refused.value)

@@ -9,27 +9,28 @@ and ``make run`` would.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from conftest import TEST_API_TOKEN, free_port, query, run_dbt
+from helpers import (
+    TEST_API_TOKEN,
+    free_port,
+    load,
+    query,
+    run_dbt,
+    shop_query,
+    shop_url,
+    simulator,
+)
 
 from demo_sources.payments_api import PaymentsApiServer
-from demo_sources.simulator import ShopSimulator
-from ingestion.landing import landing, landing_pipeline
-from ingestion.payments import payments_pipeline, payments_source
-from ingestion.pipelines import run
-from ingestion.shop import shop_pipeline, shop_source
-from warehouse.settings import SHOP_DATABASE
 
 INCREMENTAL_MODELS = ("fct_orders", "fct_daily_activity")
 
 
-def load_everything(settings, api_url: str) -> None:
-    run(shop_pipeline(settings), shop_source(settings))
-    run(payments_pipeline(settings), payments_source(base_url=api_url, api_token=TEST_API_TOKEN))
-    run(landing_pipeline(settings), landing(settings))
+def load_everything(server, api_url: str) -> None:
+    for name in ("shop", "payments", "landing"):
+        load(server, name, api_url)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +40,8 @@ def dbt_env(module_server) -> dict[str, str]:
     (A second ``tmp_path_factory.mktemp`` would reset pytest's temp root to mode 0700, which
     locks the server's system user out of its own data directory.)
     """
-    target = module_server.data_dir / "dbt-target"
-    return {"PGPORT": str(module_server.port), "DBT_TARGET_PATH": str(target)}
+    target = module_server.paths.data_dir / "dbt-target"
+    return {"PGPORT": str(module_server.settings.port), "DBT_TARGET_PATH": str(target)}
 
 
 def dbt(env: dict[str, str], *args: str):
@@ -50,20 +51,19 @@ def dbt(env: dict[str, str], *args: str):
 @pytest.fixture(scope="module")
 def shop(module_server, dbt_env):
     """Ten days of a small shop, loaded and built; then three more days, loaded and built."""
-    simulator = ShopSimulator(module_server)
-    simulator.init(10, scale="small")
-    with PaymentsApiServer(module_server, port=free_port(), token=TEST_API_TOKEN) as api:
-        os.environ["SOURCES__PAYMENTS__BASE_URL"] = api.url
+    shop = simulator(module_server)
+    shop.init(10, scale="small")
+    with PaymentsApiServer(shop_url(module_server), port=free_port(), token=TEST_API_TOKEN) as api:
         load_everything(module_server, api.url)
         first_build = dbt(dbt_env, "build")
         customers_before = dict(
             query(module_server, "select customer_id, updated_at from raw_shop.customers")
         )
-        days = simulator.advance(3)
+        days = shop.advance(3)
         load_everything(module_server, api.url)
         second_build = dbt(dbt_env, "build")
     return {
-        "settings": module_server,
+        "server": module_server,
         "first_build": first_build,
         "second_build": second_build,
         "customers_before": customers_before,
@@ -86,9 +86,9 @@ def test_the_build_after_three_more_days_passes(shop):
 
 
 def test_incremental_orders_pick_up_new_orders_and_late_status_changes(shop):
-    settings = shop["settings"]
+    server = shop["server"]
     differences = query(
-        settings,
+        server,
         """
         select count(*) from (
             (select order_id, order_status, revenue, net_amount_paid from marts.fct_orders
@@ -103,19 +103,19 @@ def test_incremental_orders_pick_up_new_orders_and_late_status_changes(shop):
         ) as differences
         """,
     )[0][0]
-    source_statuses = dict(query(settings, "select order_id, status from orders", SHOP_DATABASE))
-    mart_statuses = dict(query(settings, "select order_id, order_status from marts.fct_orders"))
+    source_statuses = dict(shop_query(server, "select order_id, status from orders"))
+    mart_statuses = dict(query(server, "select order_id, order_status from marts.fct_orders"))
 
     assert differences == 0
     assert mart_statuses == source_statuses
 
 
 def test_a_customer_changed_in_the_shop_has_two_versions_in_the_snapshot(shop):
-    settings, before = shop["settings"], shop["customers_before"]
+    server, before = shop["server"], shop["customers_before"]
     changed = [
         customer_id
-        for customer_id, updated_at in query(
-            settings, "select customer_id, updated_at from customers", SHOP_DATABASE
+        for customer_id, updated_at in shop_query(
+            server, "select customer_id, updated_at from customers"
         )
         if customer_id in before and updated_at > before[customer_id]
     ]
@@ -123,15 +123,14 @@ def test_a_customer_changed_in_the_shop_has_two_versions_in_the_snapshot(shop):
     customer_id = changed[0]
 
     versions = query(
-        settings,
+        server,
         "select customer_segment, country_code, dbt_valid_from, dbt_valid_to"
         " from snapshots.snap_shop__customers where customer_id = %s order by dbt_valid_from",
         params=(customer_id,),
     )
-    current = query(
-        settings,
+    current = shop_query(
+        server,
         "select segment, upper(country), updated_at from customers where customer_id = %s",
-        SHOP_DATABASE,
         (customer_id,),
     )[0]
 
@@ -143,11 +142,11 @@ def test_a_customer_changed_in_the_shop_has_two_versions_in_the_snapshot(shop):
 
 
 def test_a_customer_deleted_in_the_shop_is_closed_in_the_snapshot(shop):
-    settings = shop["settings"]
+    server = shop["server"]
     assert shop["deleted_customers"] > 0, "the three days deleted no customer; the test needs one"
 
     deleted_versions = query(
-        settings,
+        server,
         """
         select customer_id, dbt_valid_to from snapshots.snap_shop__customers
         where customer_id not in (select customer_id from raw_shop.customers)
@@ -157,16 +156,16 @@ def test_a_customer_deleted_in_the_shop_is_closed_in_the_snapshot(shop):
     assert deleted_versions
     assert all(valid_to is not None for _, valid_to in deleted_versions)
     assert {customer_id for customer_id, _ in deleted_versions}.isdisjoint(
-        {row[0] for row in query(settings, "select customer_id from marts.dim_customers")}
+        {row[0] for row in query(server, "select customer_id from marts.dim_customers")}
     )
 
 
 def test_a_full_refresh_gives_the_same_rows_as_the_incremental_builds(shop, dbt_env):
-    settings = shop["settings"]
-    query(settings, "create schema if not exists incremental_copy")
+    server = shop["server"]
+    query(server, "create schema if not exists incremental_copy")
     for model in INCREMENTAL_MODELS:
         query(
-            settings,
+            server,
             f"drop table if exists incremental_copy.{model};"
             f" create table incremental_copy.{model} as select * from marts.{model}",
         )
@@ -175,9 +174,9 @@ def test_a_full_refresh_gives_the_same_rows_as_the_incremental_builds(shop, dbt_
 
     assert rebuild.returncode == 0, rebuild.stdout[-5000:]
     for model in INCREMENTAL_MODELS:
-        rows = query(settings, f"select count(*) from marts.{model}")[0][0]
+        rows = query(server, f"select count(*) from marts.{model}")[0][0]
         differences = query(
-            settings,
+            server,
             f"""
             select count(*) from (
                 (select * from marts.{model} except all select * from incremental_copy.{model})
@@ -191,10 +190,10 @@ def test_a_full_refresh_gives_the_same_rows_as_the_incremental_builds(shop, dbt_
 
 
 def test_a_duplicate_order_id_fails_the_build_and_keeps_the_good_mart(shop, dbt_env):
-    settings = shop["settings"]
-    mart_before = query(settings, "select count(*), sum(order_total) from marts.fct_orders")[0]
+    server = shop["server"]
+    mart_before = query(server, "select count(*), sum(order_total) from marts.fct_orders")[0]
     query(
-        settings,
+        server,
         "insert into raw_shop.orders select * from raw_shop.orders"
         " where order_id = (select min(order_id) from raw_shop.orders)",
     )
@@ -202,7 +201,7 @@ def test_a_duplicate_order_id_fails_the_build_and_keeps_the_good_mart(shop, dbt_
         build = dbt(dbt_env, "build")
     finally:
         query(
-            settings,
+            server,
             "delete from raw_shop.orders as o using raw_shop.orders as twin"
             " where o.order_id = twin.order_id and o.ctid > twin.ctid",
         )
@@ -213,7 +212,7 @@ def test_a_duplicate_order_id_fails_the_build_and_keeps_the_good_mart(shop, dbt_
     assert "Got 1 result, configured to fail if != 0" in build.stdout
     assert "ERROR=1" in build.stdout
     assert "SKIP relation marts.fct_orders" in build.stdout
-    mart_after = query(settings, "select count(*), sum(order_total) from marts.fct_orders")[0]
+    mart_after = query(server, "select count(*), sum(order_total) from marts.fct_orders")[0]
     assert mart_after == mart_before
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import parse_project_copy
+from helpers import parse_project_copy
 
 Manifest = dict[str, Any]
 Node = dict[str, Any]

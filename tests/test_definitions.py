@@ -73,7 +73,7 @@ def test_every_dbt_node_and_raw_table_is_an_asset(asset_graph, dbt_manifest):
 
     assert len(dbt_nodes) > 20
     assert missing == []
-    for raw in ("raw_shop/orders", "raw_payments/refunds", "raw_events/events"):
+    for raw in ("raw_shop/orders", "raw_payments/refunds", "raw_landing/events"):
         assert AssetKey(raw.split("/")) in keys
 
 
@@ -110,23 +110,31 @@ def test_groups_and_owners_come_from_dbt_folders_and_meta(asset_graph):
 
 
 def test_error_severity_dbt_tests_are_blocking_checks_and_warnings_are_not(defs):
+    events = AssetKey(["staging", "stg_landing__events"])
     checks = {
         spec.name: spec
-        for spec in defs.resolve_assets_def(AssetKey(["staging", "stg_events__events"])).check_specs
-        if spec.asset_key == AssetKey(["staging", "stg_events__events"])
+        for spec in defs.resolve_assets_def(events).check_specs
+        if spec.asset_key == events
     }
 
-    assert checks["unique_stg_events__events_event_id"].blocking
+    assert checks["unique_stg_landing__events_event_id"].blocking
     assert not checks[
-        "accepted_values_stg_events__events_event_type__page_view__product_view__add_to_cart__checkout__purchase"
+        "accepted_values_stg_landing__events_event_type__page_view__product_view__add_to_cart__checkout__purchase"
     ].blocking
 
 
-def test_raw_merge_tables_have_blocking_reconciliation_checks(defs):
-    from ingestion.reconcile import RECONCILED_TABLES
+def test_every_reconciled_raw_table_has_a_blocking_check(defs):
+    from ingestion.registry import LOADS
 
-    specs = {(spec.asset_key, spec.name): spec for spec in defs.asset_checks[0].check_specs}
-    for schema, table in RECONCILED_TABLES:
+    specs = {
+        (spec.asset_key, spec.name): spec
+        for checks in defs.asset_checks
+        for spec in checks.check_specs
+    }
+    expected = [(load.dataset, table) for load in LOADS for table in load.reconciled_tables()]
+
+    assert ("raw_landing", "events") in expected and ("raw_payments", "refunds") in expected
+    for schema, table in expected:
         assert specs[(AssetKey([schema, table]), "row_count_matches_source")].blocking, table
 
 
@@ -177,8 +185,8 @@ def test_prod_takes_every_connection_field_from_the_environment(monkeypatch, dbt
 
 
 def test_a_new_sql_model_is_a_new_asset_with_no_python_change(tmp_path):
-    from conftest import parse_project_copy
     from dagster_dbt import dbt_assets
+    from helpers import parse_project_copy
 
     from orchestration.translators import WarehouseDbtTranslator
 

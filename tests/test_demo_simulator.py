@@ -7,12 +7,12 @@ import re
 from datetime import date
 
 import pytest
-from conftest import FAST_THROWAWAY_SERVER, free_port, query
+from helpers import landing_dir, shop_url
+from helpers import simulator as simulator_on
 
 from demo_sources.config import Mess
 from demo_sources.simulator import EVENT_TYPES, UNKNOWN_EVENT_TYPE, ShopSimulator
-from warehouse.embedded import EmbeddedPostgres
-from warehouse.settings import SHOP_DATABASE, load_settings
+from warehouse.embedded import NO_DURABILITY, throwaway_server
 
 TABLE_KEYS = {
     "customers": "customer_id",
@@ -24,14 +24,23 @@ TABLE_KEYS = {
 }
 
 
-def shop_rows(settings, sql: str) -> list[tuple]:
-    return query(settings, sql, SHOP_DATABASE)
+def shop_rows(simulator: ShopSimulator, sql: str) -> list[tuple]:
+    """The rows of ``sql`` in the simulator's shop database."""
+    from demo_sources.settings import connect
+
+    conn = connect(simulator.shop_url)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchall()
+    finally:
+        conn.close()
 
 
-def table_checksums(settings) -> dict[str, str]:
+def table_checksums(simulator: ShopSimulator) -> dict[str, str]:
     return {
         table: shop_rows(
-            settings, f"select md5(string_agg(t::text, '|' order by t.{key})) from {table} as t"
+            simulator, f"select md5(string_agg(t::text, '|' order by t.{key})) from {table} as t"
         )[0][0]
         for table, key in TABLE_KEYS.items()
     }
@@ -62,9 +71,9 @@ def simulate(fresh_server):
     """A simulator on a fresh server; call it with a Mess to get a shop with three days."""
 
     def run(mess: Mess, days: int = 3) -> ShopSimulator:
-        simulator = ShopSimulator(fresh_server)
-        simulator.init(days, scale="tiny", mess=mess)
-        return simulator
+        shop = simulator_on(fresh_server)
+        shop.init(days, scale="tiny", mess=mess)
+        return shop
 
     return run
 
@@ -72,18 +81,11 @@ def simulate(fresh_server):
 def test_same_seed_twice_gives_identical_tables_and_files(tmp_path):
     results = []
     for run in ("first", "second"):
-        settings = load_settings(
-            {"PGPORT": str(free_port()), "PLATFORM_DATA_DIR": str(tmp_path / run)}
-        )
-        server = EmbeddedPostgres(settings, server_options=FAST_THROWAWAY_SERVER)
-        server.start()
-        try:
-            simulator = ShopSimulator(settings)
-            simulator.init(3, scale="tiny", seed=7)
-            simulator.advance(2)
-            results.append((table_checksums(settings), file_checksums(simulator)))
-        finally:
-            server.destroy()
+        with throwaway_server(tmp_path / run, NO_DURABILITY) as server:
+            shop = simulator_on(server)
+            shop.init(3, scale="tiny", seed=7)
+            shop.advance(2)
+            results.append((table_checksums(shop), file_checksums(shop)))
 
     assert results[0] == results[1]
     assert len(results[0][1]) == 10  # 5 days of events and of marketing spend
@@ -91,35 +93,31 @@ def test_same_seed_twice_gives_identical_tables_and_files(tmp_path):
 
 def test_init_twice_is_a_no_op(simulate):
     simulator = simulate(Mess())
-    before = table_checksums(simulator.settings)
+    before = table_checksums(simulator)
 
     assert simulator.init(3, scale="tiny") == []
-    assert table_checksums(simulator.settings) == before
+    assert table_checksums(simulator) == before
 
 
 def test_advance_updates_deletes_and_delivers_late_events(simulate):
     simulator = simulate(Mess.only(late_event_rate=0.1))
-    customers_before = {
-        row[0] for row in shop_rows(simulator.settings, "select customer_id from customers")
-    }
+    customers_before = {row[0] for row in shop_rows(simulator, "select customer_id from customers")}
 
     [day] = simulator.advance(1)
 
-    customers_after = {
-        row[0] for row in shop_rows(simulator.settings, "select customer_id from customers")
-    }
+    customers_after = {row[0] for row in shop_rows(simulator, "select customer_id from customers")}
     assert day.day == date(2026, 1, 4)
     assert day.deleted_customers > 0
     assert customers_before - customers_after, "deleted customers are gone from the shop"
     assert day.changed_customers > 0
     changed = shop_rows(
-        simulator.settings,
+        simulator,
         "select count(*) from customers "
         "where updated_at > created_at and updated_at >= '2026-01-04'",
     )[0][0]
     assert changed > 0
     moved = shop_rows(
-        simulator.settings,
+        simulator,
         "select count(*) from orders "
         "where updated_at >= '2026-01-04' and ordered_at < '2026-01-04'",
     )[0][0]
@@ -191,7 +189,7 @@ def test_empty_file_holds_its_events_back(simulate):
 
     assert (simulator.events_dir / "2026-01-03.jsonl.gz").exists()
     assert event_lines(simulator, "2026-01-03") == []
-    held = shop_rows(simulator.settings, "select count(*) from simulator.late_events")[0][0]
+    held = shop_rows(simulator, "select count(*) from simulator.late_events")[0][0]
     assert held > 0, "the empty day's events are kept for the next file, not lost"
 
 
@@ -220,8 +218,8 @@ def test_command_line_init_then_advance(fresh_server):
 
     env = {
         **os.environ,
-        "PGPORT": str(fresh_server.port),
-        "PLATFORM_DATA_DIR": str(fresh_server.data_dir),
+        "SOURCES__SHOP__CREDENTIALS": shop_url(fresh_server),
+        "SOURCES__LANDING__BUCKET_URL": str(landing_dir(fresh_server)),
     }
 
     def demo(*args: str) -> subprocess.CompletedProcess[str]:
@@ -242,4 +240,4 @@ def test_command_line_init_then_advance(fresh_server):
     assert "already initialised" in again.stdout
     assert advance.returncode == 0, advance.stderr
     assert "simulated 2026-01-03 .. 2026-01-03" in advance.stdout
-    assert (fresh_server.data_dir / "landing" / "events" / "2026-01-03.jsonl.gz").exists()
+    assert (landing_dir(fresh_server) / "events" / "2026-01-03.jsonl.gz").exists()

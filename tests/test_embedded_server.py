@@ -2,22 +2,27 @@
 
 import os
 import socket
+from dataclasses import replace
 
 import psutil
 import pytest
-from conftest import FAST_THROWAWAY_SERVER, free_port
 
 from warehouse.connection import check_connection
-from warehouse.embedded import EmbeddedPostgres, EmbeddedServerError
+from warehouse.embedded import NO_DURABILITY, EmbeddedPostgres, EmbeddedServerError, free_port
 from warehouse.settings import load_settings
 
 
 @pytest.fixture
 def server(tmp_path):
-    settings = load_settings({"PGPORT": str(free_port()), "PLATFORM_DATA_DIR": str(tmp_path)})
-    server = EmbeddedPostgres(settings, server_options=FAST_THROWAWAY_SERVER)
+    settings = load_settings({"PGPORT": str(free_port())})
+    server = EmbeddedPostgres(settings, tmp_path / "postgres", NO_DURABILITY)
     yield server
     server.destroy()
+
+
+def maintenance(server):
+    """Settings for the server's ``postgres`` database, which exists before any other."""
+    return replace(server.settings, database="postgres")
 
 
 def test_start_is_idempotent_and_listens_on_loopback(server):
@@ -27,7 +32,7 @@ def test_start_is_idempotent_and_listens_on_loopback(server):
     status = server.status()
     assert status.running
     assert status.port == server.settings.port
-    check_connection(server.settings.for_database("postgres"))
+    check_connection(maintenance(server))
 
 
 def test_stop_is_idempotent(server):
@@ -65,7 +70,7 @@ def test_stale_pid_file_whose_pid_now_belongs_to_another_process(server):
 
     assert not server.status().running
     assert server.start() is True
-    check_connection(server.settings.for_database("postgres"))
+    check_connection(maintenance(server))
 
 
 def test_start_after_the_server_was_killed(server):
@@ -77,7 +82,7 @@ def test_start_after_the_server_was_killed(server):
 
     assert not server.status().running
     assert server.start() is True
-    check_connection(server.settings.for_database("postgres"))
+    check_connection(maintenance(server))
 
 
 def test_port_taken_by_another_program_is_a_clear_error(server):
@@ -91,4 +96,4 @@ def test_port_taken_by_another_program_is_a_clear_error(server):
 
 def test_refuses_to_manage_an_external_server(tmp_path):
     with pytest.raises(EmbeddedServerError, match="external"):
-        EmbeddedPostgres(load_settings({"PGHOST": "db.example.com"}))
+        EmbeddedPostgres(load_settings({"PGHOST": "db.example.com"}), tmp_path)

@@ -8,22 +8,18 @@ import json
 from decimal import Decimal
 
 import pytest
-from conftest import query
+from helpers import landing_dir, load, query, simulator
 
 from demo_sources.config import Mess
-from demo_sources.simulator import OTHER_TIMESTAMP_FORMAT, UNKNOWN_EVENT_TYPE, ShopSimulator
-from ingestion.landing import landing, landing_pipeline
-from ingestion.pipelines import extracted_rows, run
+from demo_sources.simulator import OTHER_TIMESTAMP_FORMAT, UNKNOWN_EVENT_TYPE
 
 
-def load_landing(settings) -> dict[str, int]:
-    pipeline = landing_pipeline(settings)
-    run(pipeline, landing(settings))
-    return extracted_rows(pipeline)
+def load_landing(server) -> dict[str, int]:
+    return load(server, "landing")
 
 
-def delivered_lines(settings) -> list[bytes]:
-    folder = settings.data_dir / "landing" / "events"
+def delivered_lines(server) -> list[bytes]:
+    folder = landing_dir(server) / "events"
     return [
         line
         for path in sorted(folder.iterdir())
@@ -31,119 +27,116 @@ def delivered_lines(settings) -> list[bytes]:
     ]
 
 
-def count(settings, sql: str) -> int:
-    return query(settings, sql)[0][0]
+def count(server, sql: str) -> int:
+    return query(server, sql)[0][0]
 
 
-def rejected_lines(settings) -> int:
+def rejected_lines(server) -> int:
     """Rows in the quarantine table, which dlt creates with its first row."""
-    if query(settings, "select to_regclass('raw_events._rejected_lines')")[0][0] is None:
+    if query(server, "select to_regclass('raw_landing._rejected_lines')")[0][0] is None:
         return 0
-    return count(settings, "select count(*) from raw_events._rejected_lines")
+    return count(server, "select count(*) from raw_landing._rejected_lines")
 
 
 @pytest.fixture
 def shop_with(fresh_server):
     def simulate(days: int = 3, **switches: float):
-        ShopSimulator(fresh_server).init(days, scale="tiny", mess=Mess.only(**switches))
+        simulator(fresh_server).init(days, scale="tiny", mess=Mess.only(**switches))
         return fresh_server
 
     return simulate
 
 
 def test_duplicates_are_loaded_as_delivered(shop_with):
-    settings = shop_with(duplicate_event_rate=0.2)
-    load_landing(settings)
+    server = shop_with(duplicate_event_rate=0.2)
+    load_landing(server)
 
-    lines = delivered_lines(settings)
-    assert count(settings, "select count(*) from raw_events.events") == len(lines)
-    assert count(settings, "select count(distinct event_id) from raw_events.events") < len(lines)
-    assert rejected_lines(settings) == 0
+    lines = delivered_lines(server)
+    assert count(server, "select count(*) from raw_landing.events") == len(lines)
+    assert count(server, "select count(distinct event_id) from raw_landing.events") < len(lines)
+    assert rejected_lines(server) == 0
 
 
 def test_unknown_event_types_are_loaded_as_delivered(shop_with):
-    settings = shop_with(unknown_event_type_rate=0.2)
-    load_landing(settings)
+    server = shop_with(unknown_event_type_rate=0.2)
+    load_landing(server)
 
     unknown = sum(
-        f'"event_type":"{UNKNOWN_EVENT_TYPE}"'.encode() in line
-        for line in delivered_lines(settings)
+        f'"event_type":"{UNKNOWN_EVENT_TYPE}"'.encode() in line for line in delivered_lines(server)
     )
     assert unknown > 0
     assert (
         count(
-            settings,
-            f"select count(*) from raw_events.events where event_type = '{UNKNOWN_EVENT_TYPE}'",
+            server,
+            f"select count(*) from raw_landing.events where event_type = '{UNKNOWN_EVENT_TYPE}'",
         )
         == unknown
     )
 
 
 def test_other_timestamp_formats_are_kept_as_text(shop_with):
-    settings = shop_with(other_timestamp_format_rate=0.2)
-    load_landing(settings)
+    server = shop_with(other_timestamp_format_rate=0.2)
+    load_landing(server)
 
     # DD/MM/YYYY HH:MM:SS: staging parses both formats
     other = count(
-        settings, "select count(*) from raw_events.events where occurred_at like '__/__/____ %%'"
+        server, "select count(*) from raw_landing.events where occurred_at like '__/__/____ %%'"
     )
     assert OTHER_TIMESTAMP_FORMAT == "%d/%m/%Y %H:%M:%S"
     assert other > 0
-    assert count(settings, "select count(*) from raw_events.events") == len(
-        delivered_lines(settings)
-    )
+    assert count(server, "select count(*) from raw_landing.events") == len(delivered_lines(server))
 
 
 def test_a_malformed_line_is_quarantined_with_its_file_line_and_reason(shop_with):
-    settings = shop_with(malformed_line_chance=1)
-    load_landing(settings)
+    server = shop_with(malformed_line_chance=1)
+    load_landing(server)
 
     rejected = query(
-        settings,
-        "select file_name, line_number, raw_line, reason from raw_events._rejected_lines"
+        server,
+        "select file_name, line_number, raw_line, reason from raw_landing._rejected_lines"
         " order by file_name",
     )
-    files = sorted((settings.data_dir / "landing" / "events").iterdir())
+    files = sorted((landing_dir(server) / "events").iterdir())
     assert [row[0] for row in rejected] == [f"events/{path.name}" for path in files]
     for file_name, line_number, raw_line, reason in rejected:
-        lines = gzip.decompress((settings.data_dir / "landing" / file_name).read_bytes())
+        lines = gzip.decompress((landing_dir(server) / file_name).read_bytes())
         assert lines.splitlines()[line_number - 1].decode() == raw_line
         assert reason.startswith("not valid JSON")
-    assert count(settings, "select count(*) from raw_events.events") == len(
-        delivered_lines(settings)
+    assert count(server, "select count(*) from raw_landing.events") == len(
+        delivered_lines(server)
     ) - len(rejected)
 
 
 def test_empty_files_load_nothing_and_are_not_read_again(shop_with):
-    settings = shop_with(empty_file_chance=1)
+    server = shop_with(empty_file_chance=1)
 
-    assert "events" not in load_landing(settings)
-    assert "events" not in load_landing(settings)
-    assert rejected_lines(settings) == 0
+    assert "events" not in load_landing(server)
+    assert "events" not in load_landing(server)
+    assert rejected_lines(server) == 0
 
 
 def test_an_extra_csv_column_becomes_a_new_raw_column(shop_with):
-    settings = shop_with(extra_csv_column_chance=1)
-    load_landing(settings)
+    server = shop_with(extra_csv_column_chance=1)
+    load_landing(server)
 
-    assert query(settings, "select distinct currency from raw_events.marketing_spend") == [("EUR",)]
-    assert count(settings, "select count(*) from raw_events.marketing_spend") == 3 * 10
+    assert query(server, "select distinct currency from raw_landing.marketing_spend") == [("EUR",)]
+    assert count(server, "select count(*) from raw_landing.marketing_spend") == 3 * 10
 
 
 def test_late_events_arrive_in_the_next_file(shop_with):
-    settings = shop_with(late_event_rate=0.2)
-    load_landing(settings)
+    server = shop_with(late_event_rate=0.2)
+    load_landing(server)
 
     late = query(
-        settings,
-        "select count(*) from raw_events.events"
+        server,
+        "select count(*) from raw_landing.events"
         " where substr(_file_name, 8, 10) > substr(occurred_at, 1, 10)",
     )[0][0]
     assert late > 0
 
 
 def test_lines_of_the_wrong_shape_or_type_are_quarantined(fresh_server):
-    folder = fresh_server.data_dir / "landing" / "events"
+    folder = landing_dir(fresh_server) / "events"
     folder.mkdir(parents=True)
     good = {"event_id": "e1", "event_type": "page_view", "occurred_at": "2026-01-01T00:00:00Z"}
     lines = [
@@ -158,13 +151,13 @@ def test_lines_of_the_wrong_shape_or_type_are_quarantined(fresh_server):
     load_landing(fresh_server)
 
     assert query(
-        fresh_server, "select event_id, brand_new_field from raw_events.events order by 1"
+        fresh_server, "select event_id, brand_new_field from raw_landing.events order by 1"
     ) == [
         ("e1", None),
         ("e5", "kept"),
     ]
     reasons = query(
-        fresh_server, "select line_number, reason from raw_events._rejected_lines order by 1"
+        fresh_server, "select line_number, reason from raw_landing._rejected_lines order by 1"
     )
     assert [number for number, _ in reasons] == [2, 3, 4]
     assert reasons[0][1] == "not a JSON object"
@@ -173,7 +166,7 @@ def test_lines_of_the_wrong_shape_or_type_are_quarantined(fresh_server):
 
 
 def test_a_csv_value_of_the_wrong_type_lands_in_a_variant_column(fresh_server):
-    folder = fresh_server.data_dir / "landing" / "marketing"
+    folder = landing_dir(fresh_server) / "marketing"
     folder.mkdir(parents=True)
     (folder / "2026-01-01.csv").write_text(
         "date,channel,campaign,spend,impressions,clicks\n"
@@ -186,10 +179,10 @@ def test_a_csv_value_of_the_wrong_type_lands_in_a_variant_column(fresh_server):
 
     rows = query(
         fresh_server,
-        "select channel, spend, spend__v_text from raw_events.marketing_spend order by channel",
+        "select channel, spend, spend__v_text from raw_landing.marketing_spend order by channel",
     )
     assert rows == [("search", Decimal("12.50"), None), ("social", None, "n/a")]
-    assert query(fresh_server, "select line_number, reason from raw_events._rejected_lines") == [
+    assert query(fresh_server, "select line_number, reason from raw_landing._rejected_lines") == [
         (4, "5 fields where the header has 6")
     ]
 
@@ -197,13 +190,13 @@ def test_a_csv_value_of_the_wrong_type_lands_in_a_variant_column(fresh_server):
 def test_a_file_changed_after_loading_is_reported_and_not_loaded_again(shop_with, caplog):
     import os
 
-    settings = shop_with()
-    load_landing(settings)
-    events = count(settings, "select count(*) from raw_events.events")
-    loaded = min((settings.data_dir / "landing" / "events").iterdir())
+    server = shop_with()
+    load_landing(server)
+    events = count(server, "select count(*) from raw_landing.events")
+    loaded = min((landing_dir(server) / "events").iterdir())
     modified = loaded.stat().st_mtime + 3600
     os.utime(loaded, (modified, modified))
 
-    assert load_landing(settings) == {}
-    assert count(settings, "select count(*) from raw_events.events") == events
+    assert load_landing(server) == {}
+    assert count(server, "select count(*) from raw_landing.events") == events
     assert f"events/{loaded.name} changed after it was loaded" in caplog.text

@@ -2,12 +2,10 @@
 
 import pytest
 import requests
-from conftest import free_port, query
+from helpers import free_port, shop_query, shop_url, simulator
 
 from demo_sources.config import Mess
 from demo_sources.payments_api import PaymentsApiServer
-from demo_sources.simulator import ShopSimulator
-from warehouse.settings import SHOP_DATABASE
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -15,13 +13,13 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture
 def shop(fresh_server):
-    ShopSimulator(fresh_server).init(10, scale="tiny", mess=Mess.none())
+    simulator(fresh_server).init(10, scale="tiny", mess=Mess.none())
     return fresh_server
 
 
 @pytest.fixture
 def api(shop):
-    with PaymentsApiServer(shop, port=free_port(), token=TOKEN) as server:
+    with PaymentsApiServer(shop_url(shop), port=free_port(), token=TOKEN) as server:
         yield server
 
 
@@ -43,8 +41,8 @@ def all_pages(api, **params) -> tuple[list[dict], int]:
             return payments, pages
 
 
-def shop_count(settings, sql: str, params: tuple = ()) -> int:
-    return query(settings, sql, SHOP_DATABASE, params)[0][0]
+def shop_count(server, sql: str, params: tuple = ()) -> int:
+    return shop_query(server, sql, params)[0][0]
 
 
 @pytest.mark.parametrize(
@@ -93,6 +91,22 @@ def test_refunds_are_nested_in_their_payment(api):
     assert all(payment["refunds"] == [] for payment in payments if payment["status"] == "succeeded")
 
 
+def test_count_endpoints_report_the_services_totals(api, shop):
+    counts = {
+        collection: requests.get(f"{api.url}/v1/{collection}/count", headers=AUTH, timeout=10)
+        for collection in ("payments", "refunds")
+    }
+    unauthorized = requests.get(f"{api.url}/v1/payments/count", timeout=10)
+
+    assert counts["payments"].json() == {
+        "count": shop_count(shop, "select count(*) from payments.payments")
+    }
+    assert counts["refunds"].json() == {
+        "count": shop_count(shop, "select count(*) from payments.refunds")
+    }
+    assert unauthorized.status_code == 401
+
+
 @pytest.mark.parametrize(
     "params", [{"limit": 0}, {"limit": "x"}, {"cursor": "nonsense"}, {"updated_since": "yesterday"}]
 )
@@ -104,7 +118,9 @@ def test_bad_parameters_are_400(api, params):
 
 
 def test_every_nth_request_is_429_with_retry_after(shop):
-    with PaymentsApiServer(shop, port=free_port(), token=TOKEN, rate_limit_every=3) as api:
+    with PaymentsApiServer(
+        shop_url(shop), port=free_port(), token=TOKEN, rate_limit_every=3
+    ) as api:
         statuses = [
             requests.get(f"{api.url}/v1/payments", headers=AUTH, timeout=10) for _ in range(6)
         ]
@@ -122,8 +138,8 @@ def test_background_api_starts_once_and_stops(shop):
     port = str(free_port())
     env = {
         **os.environ,
-        "PGPORT": str(shop.port),
-        "PLATFORM_DATA_DIR": str(shop.data_dir),
+        "SOURCES__SHOP__CREDENTIALS": shop_url(shop),
+        "PLATFORM_DATA_DIR": str(shop.paths.data_dir),
         "PAYMENTS_API_TOKEN": TOKEN,
     }
 

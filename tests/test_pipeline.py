@@ -1,11 +1,8 @@
 """The whole slice, end to end against real Postgres: shop database -> dlt -> dbt, via Dagster."""
 
 import pytest
-from conftest import query, run_dbt
 from dagster import AssetKey, DagsterInstance
-
-from demo_sources.simulator import ShopSimulator
-from warehouse.settings import SHOP_DATABASE
+from helpers import query, run_dbt, shop_query, simulator
 
 SOURCE_CUSTOMER_VALUES = """
 select
@@ -31,8 +28,8 @@ def table_counts(settings) -> dict[str, int]:
             "raw_shop.customers",
             "raw_shop.orders",
             "raw_payments.payments",
-            "raw_events.events",
-            "raw_events.marketing_spend",
+            "raw_landing.events",
+            "raw_landing.marketing_spend",
             "marts.dim_customers",
         )
     }
@@ -49,7 +46,7 @@ def run_refresh_job(instance=None):
 @pytest.fixture(scope="module")
 def first_run(warehouse, payments_api, dbt_manifest):
     """The demo shop with a few days of history, and the refresh job run once through Dagster."""
-    ShopSimulator(warehouse).init(5, scale="tiny")
+    simulator(warehouse).init(5, scale="tiny")
     result = run_refresh_job()
     assert result.success, [event.message for event in result.all_events if event.is_failure]
     return result
@@ -61,7 +58,7 @@ def loaded(warehouse, first_run):
 
 
 def test_mart_matches_the_source_computed_independently(loaded):
-    expected = query(loaded, SOURCE_CUSTOMER_VALUES, SHOP_DATABASE)
+    expected = shop_query(loaded, SOURCE_CUSTOMER_VALUES)
     mart = {
         row[0]: row
         for row in query(
@@ -74,7 +71,7 @@ def test_mart_matches_the_source_computed_independently(loaded):
 
 
 def test_raw_orders_hold_every_source_order(loaded):
-    source_orders = query(loaded, "select count(*) from orders", SHOP_DATABASE)[0][0]
+    source_orders = shop_query(loaded, "select count(*) from orders")[0][0]
 
     assert table_counts(loaded)["raw_shop.orders"] == source_orders
 
@@ -89,7 +86,7 @@ def test_dagster_records_dlt_row_counts(loaded, first_run):
         ("raw_shop/customers", "customers"),
         ("raw_payments/payments", "payments.payments"),
     ):
-        source_rows = query(loaded, f"select count(*) from {source}", SHOP_DATABASE)[0][0]
+        source_rows = shop_query(loaded, f"select count(*) from {source}")[0][0]
         assert materializations[table]["rows_loaded"].value == source_rows, table
     assert "marts/dim_customers" in materializations
 
@@ -132,7 +129,7 @@ def test_a_failing_dbt_test_blocks_its_downstream_and_fails_the_run(loaded):
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
 
     assert not result.success
-    assert AssetKey(["staging", "stg_events__events"]) in materialized, "unrelated models build"
+    assert AssetKey(["staging", "stg_landing__events"]) in materialized, "unrelated models build"
     assert AssetKey(["staging", "stg_shop__orders"]) not in materialized
     assert AssetKey(["marts", "fct_orders"]) not in materialized
     assert AssetKey(["marts", "dim_customers"]) not in materialized
@@ -155,7 +152,7 @@ def test_a_one_day_backfill_of_daily_activity_changes_only_that_day(loaded):
         event_id
         for (event_id,) in query(
             loaded,
-            "update raw_events.events set event_type = 'page_view'"
+            "update raw_landing.events set event_type = 'page_view'"
             " where event_type = 'product_view'"
             " and left(occurred_at, 10) in (%s, %s) returning event_id",
             params=(backfilled.isoformat(), untouched.isoformat()),
@@ -183,7 +180,7 @@ def test_a_one_day_backfill_of_daily_activity_changes_only_that_day(loaded):
     finally:
         query(
             loaded,
-            "update raw_events.events set event_type = 'product_view' where event_id = any(%s)",
+            "update raw_landing.events set event_type = 'product_view' where event_id = any(%s)",
             params=(viewed,),
         )
         materialize(["intermediate", "int_events_sessionised"])
@@ -199,18 +196,18 @@ def test_a_one_day_backfill_of_daily_activity_changes_only_that_day(loaded):
 def test_a_one_day_backfill_of_the_landing_tables_reloads_exactly_that_day(loaded):
     from orchestration.definitions import defs
 
-    landing_keys = sorted(defs.resolve_assets_def(AssetKey(["raw_events", "events"])).keys)
+    landing_keys = sorted(defs.resolve_assets_def(AssetKey(["raw_landing", "events"])).keys)
     rows_by_file = (
-        "select _file_name, count(*), count(distinct event_id) from raw_events.events group by 1"
+        "select _file_name, count(*), count(distinct event_id) from raw_landing.events group by 1"
     )
-    rejected_by_file = "select file_name, count(*) from raw_events._rejected_lines group by 1"
+    rejected_by_file = "select file_name, count(*) from raw_landing._rejected_lines group by 1"
     before = {file: counts for file, *counts in query(loaded, rows_by_file)}
     rejected_before = dict(query(loaded, rejected_by_file))
     reloaded, damaged = sorted(before)[1:3]
     # Half of two days' rows go missing from raw.
     query(
         loaded,
-        "delete from raw_events.events where _file_name in (%s, %s) and _line_number %% 2 = 0",
+        "delete from raw_landing.events where _file_name in (%s, %s) and _line_number %% 2 = 0",
         params=(reloaded, damaged),
     )
 
@@ -219,14 +216,23 @@ def test_a_one_day_backfill_of_the_landing_tables_reloads_exactly_that_day(loade
             instance=DagsterInstance.ephemeral(),
             asset_selection=landing_keys,
             partition_key=file_name.split("/")[-1][:10],
+            raise_on_error=False,
         )
 
-    result = backfill(reloaded)
+    first = backfill(reloaded)
     after = {file: counts for file, *counts in query(loaded, rows_by_file)}
-    backfill(damaged)
+    second = backfill(damaged)
     restored = {file: counts for file, *counts in query(loaded, rows_by_file)}
 
-    assert result.success
+    # The reconciliation check sees the day still damaged after the first backfill, by name.
+    failed_checks = [
+        evaluation.description
+        for evaluation in first.get_asset_check_evaluations()
+        if not evaluation.passed
+    ]
+    assert len(failed_checks) == 1 and damaged in failed_checks[0], failed_checks
+    assert second.success
+    assert all(evaluation.passed for evaluation in second.get_asset_check_evaluations())
     assert after[reloaded] == before[reloaded]
     assert after[damaged][0] < before[damaged][0]
     assert {f: c for f, c in after.items() if f != damaged} == {
@@ -241,7 +247,7 @@ def test_the_landing_tables_refuse_to_load_only_some_of_them(loaded):
 
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=DagsterInstance.ephemeral(),
-        asset_selection=[AssetKey(["raw_events", "events"])],
+        asset_selection=[AssetKey(["raw_landing", "events"])],
         raise_on_error=False,
     )
 

@@ -19,6 +19,12 @@ def deliver(bucket, name: str) -> None:
     (bucket / name).write_bytes(gzip.compress(b'{"event_id": "e1"}\n'))
 
 
+def landing_sensor():
+    from orchestration.definitions import defs
+
+    return defs.resolve_sensor_def("new_landing_files")
+
+
 def tick(sensor, instance, cursor):
     from orchestration.resources import WarehouseResource
 
@@ -30,8 +36,7 @@ def tick(sensor, instance, cursor):
 
 
 def test_two_new_files_request_two_loads_and_the_next_tick_none(landing_bucket, dbt_manifest):
-    from orchestration.sensors import new_landing_files
-
+    new_landing_files = landing_sensor()
     instance = DagsterInstance.ephemeral()
     deliver(landing_bucket, "events/2026-01-01.jsonl.gz")
     already_there, cursor = tick(new_landing_files, instance, None)
@@ -55,8 +60,7 @@ def test_two_new_files_request_two_loads_and_the_next_tick_none(landing_bucket, 
 def test_a_rewritten_file_is_requested_again(landing_bucket, dbt_manifest):
     import os
 
-    from orchestration.sensors import new_landing_files
-
+    new_landing_files = landing_sensor()
     instance = DagsterInstance.ephemeral()
     deliver(landing_bucket, "events/2026-01-01.jsonl.gz")
     first, cursor = tick(new_landing_files, instance, None)

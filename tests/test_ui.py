@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from conftest import free_port
+from helpers import free_port
 
-from warehouse.settings import PROJECT_ROOT
+from warehouse.paths import PROJECT_ROOT
 
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright

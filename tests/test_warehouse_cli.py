@@ -4,9 +4,9 @@ import os
 import subprocess
 import sys
 
-from conftest import free_port
+from helpers import free_port
 
-from warehouse.settings import PROJECT_ROOT
+from warehouse.paths import PROJECT_ROOT
 
 
 def warehouse_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -25,7 +25,7 @@ def test_status_of_a_running_server_prints_its_url(warehouse):
 
     assert result.returncode == 0, result.stderr
     assert "running (pid" in result.stdout
-    assert f"postgresql://postgres:postgres@127.0.0.1:{warehouse.port}/warehouse" in result.stdout
+    assert warehouse.settings.url() in result.stdout
 
 
 def test_status_of_a_stopped_server_says_make_db_up(tmp_path):
@@ -41,7 +41,7 @@ def test_status_of_a_stopped_server_says_make_db_up(tmp_path):
 def test_summary_lists_tables_with_exact_counts(warehouse):
     from warehouse.connection import connect
 
-    conn = connect(warehouse)
+    conn = connect(warehouse.settings)
     with conn, conn.cursor() as cursor:
         # A double quote in a name breaks any hand-quoted SQL; psycopg2's Identifier copes.
         cursor.execute('create schema if not exists "Odd Schema"')

@@ -1,0 +1,136 @@
+"""What the tests share: queries, dbt, and the demo sources wired to a throwaway server.
+
+Each throwaway server (``warehouse.embedded.throwaway_server``) carries the demo shop in its
+``shop`` database and the landing folder in its data folder, where ``loads_for`` points the
+registry's loads. The session's own server is also what the process environment names (see
+``conftest.py``), so Dagster definitions built from the registry use it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from demo_sources.simulator import ShopSimulator
+from ingestion.load import Load, extracted_rows, run
+from ingestion.registry import LOADS
+from warehouse.embedded import ThrowawayServer, free_port
+from warehouse.paths import PROJECT_ROOT
+from warehouse.settings import WarehouseSettings
+
+__all__ = ["free_port"]
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+TEST_API_TOKEN = "test-payments-token"
+SHOP_DATABASE = "shop"
+"""Where the tests put the demo shop: a database of its own on each throwaway server."""
+
+
+def shop_url(server: ThrowawayServer) -> str:
+    return server.url(SHOP_DATABASE)
+
+
+def landing_dir(server: ThrowawayServer) -> Path:
+    return server.paths.data_dir / "landing"
+
+
+def simulator(server: ThrowawayServer) -> ShopSimulator:
+    """The demo shop on ``server``, delivering files into its landing folder."""
+    return ShopSimulator(shop_url(server), landing_dir(server))
+
+
+def loads_for(server: ThrowawayServer, api_url: str | None = None) -> dict[str, Load]:
+    """The registry's loads, reading the demo sources of ``server`` (and the payments API at
+    ``api_url``)."""
+    config: dict[str, dict[str, Any]] = {
+        "shop": {"credentials": shop_url(server)},
+        "landing": {"bucket_url": str(landing_dir(server))},
+        "payments": {"base_url": api_url, "api_token": TEST_API_TOKEN} if api_url else {},
+    }
+    return {load.name: load.configured(**config.get(load.name, {})) for load in LOADS}
+
+
+def pipeline_for(server: ThrowawayServer, load: Load):
+    """The dlt pipeline of ``load`` into ``server``, with its state in the server's folder."""
+    return load.pipeline(server.settings, pipelines_dir=server.paths.dlt_dir)
+
+
+def load(server: ThrowawayServer, name: str, api_url: str | None = None, **config: Any):
+    """Run one load of the registry into ``server``; the rows extracted per table."""
+    configured = loads_for(server, api_url)[name]
+    pipeline = pipeline_for(server, configured)
+    run(pipeline, configured.source(**config))
+    return extracted_rows(pipeline)
+
+
+def reconcile(server: ThrowawayServer, name: str, api_url: str | None = None):
+    configured = loads_for(server, api_url)[name]
+    return configured.reconcile(pipeline_for(server, configured))
+
+
+def query(
+    target: ThrowawayServer | WarehouseSettings,
+    sql: str,
+    database: str | None = None,
+    params: tuple = (),
+) -> list[tuple]:
+    """The rows of one statement on ``database`` (default: the warehouse) of the server
+    (none for a statement that returns no rows)."""
+    from warehouse.connection import connect
+
+    settings = target.settings if isinstance(target, ThrowawayServer) else target
+    conn = connect(settings, database)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        conn.close()
+
+
+def shop_query(server: ThrowawayServer, sql: str, params: tuple = ()) -> list[tuple]:
+    """:func:`query` on the demo shop's database."""
+    return query(server, sql, SHOP_DATABASE, params)
+
+
+def run_dbt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run dbt in the project folder as an analyst would, capturing its output."""
+    return subprocess.run(
+        [DBT, *args],
+        cwd=PROJECT_ROOT / "dbt_project",
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def parse_project_copy(workspace: Path, files: dict[str, str]) -> Path:
+    """``dbt parse`` of a copy of the dbt project with ``files`` (path: text) added or replaced;
+    returns the copy's manifest.json. The real project is never touched."""
+    source_root = PROJECT_ROOT / "dbt_project"
+    project = workspace / "dbt_project"
+    shutil.copytree(
+        source_root,
+        project,
+        ignore=lambda directory, names: (
+            [name for name in names if name in ("target", "logs", "dbt_packages")]
+            if Path(directory) == source_root
+            else []
+        ),
+    )
+    for relative_path, text in files.items():
+        (project / relative_path).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative_path).write_text(text)
+    result = run_dbt(
+        "parse",
+        "--quiet",
+        *("--project-dir", str(project), "--profiles-dir", str(project)),
+        *("--target-path", str(workspace / "target"), "--log-path", str(workspace / "logs")),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return workspace / "target" / "manifest.json"
