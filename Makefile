@@ -25,13 +25,20 @@ UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 
 DAYS ?= 1
 DOCS_PORT ?= 8080
+DAGSTER_PORT ?= 3000
 
-# The demo payments API's token: the server checks it and dlt sends it. Set your own in .env.
+# Where the loads read (dlt's SOURCES__<NAME>__<KEY>; .dlt/config.toml has the rest). These
+# defaults are the demo sources (demo_sources/): the shop database on the embedded server and the
+# demo payments API on PAYMENTS_API_PORT, which the demo commands serve. Point them at your own
+# systems in .env (see .env.example and the README).
+export PAYMENTS_API_PORT ?= 8765
 export PAYMENTS_API_TOKEN ?= demo-payments-token
+export SOURCES__SHOP__CREDENTIALS ?= postgresql://postgres:postgres@127.0.0.1:$(or $(PGPORT),55432)/shop
+export SOURCES__PAYMENTS__BASE_URL ?= http://127.0.0.1:$(PAYMENTS_API_PORT)
 export SOURCES__PAYMENTS__API_TOKEN ?= $(PAYMENTS_API_TOKEN)
 
-.PHONY: help install run test lint format dev manifest db-up db-down db-status psql summary clean \
-	demo-init demo-advance demo-api demo-api-up demo-api-down load docs
+.PHONY: help install run test test-fast lint format dev manifest db-up db-down db-status psql \
+	summary clean demo-init demo-advance demo-api demo-api-up demo-api-down load docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -52,6 +59,9 @@ run: install db-up demo-init demo-api-up manifest ## Run the whole pipeline end 
 test: install ## Run the test suite (against its own throwaway embedded Postgres)
 	$(BIN)/pytest
 
+test-fast: install ## Only the tests of pure functions: seconds, no database
+	$(BIN)/pytest tests/unit -q
+
 lint: install ## ruff and sqlfluff, zero violations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -64,7 +74,7 @@ format: install ## Fix what ruff and sqlfluff can fix
 
 dev: install db-up demo-init demo-api-up manifest ## Open the Dagster UI on http://127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 docs: install db-up ## Build the dbt docs and serve them on http://127.0.0.1:8080 (DOCS_PORT=...)
 	$(DBT) docs generate
@@ -91,7 +101,7 @@ demo-init: install db-up ## Create the demo shop with 30 days of history (no-op 
 demo-advance: install db-up ## Move the demo shop forward: make demo-advance DAYS=3
 	$(BIN)/python -m demo_sources advance --days $(DAYS)
 
-demo-api: install db-up ## Serve the demo payments API on http://127.0.0.1:8765 (Ctrl-C stops it)
+demo-api: install db-up ## Serve the demo payments API on PAYMENTS_API_PORT (Ctrl-C stops it)
 	$(BIN)/python -m demo_sources api
 
 demo-api-up: install db-up ## Start the demo payments API in the background (no-op if it runs)
@@ -100,14 +110,14 @@ demo-api-up: install db-up ## Start the demo payments API in the background (no-
 demo-api-down: install ## Stop the background demo payments API
 	$(BIN)/python -m demo_sources api-down
 
-load: install db-up demo-init demo-api-up ## Run the dlt pipelines without Dagster, with progress
-	$(BIN)/python -m ingestion --progress
+load: install db-up demo-init demo-api-up ## Run the loads without Dagster: make load [SOURCES="shop ..."]
+	$(BIN)/python -m ingestion --progress $(SOURCES)
 
 summary: install ## List the warehouse's tables with row counts
 	@echo
 	@$(BIN)/python -m warehouse summary
 	@echo
-	@echo "Open the Dagster UI with 'make dev' (http://127.0.0.1:3000), psql with 'make psql'."
+	@echo "Open the Dagster UI with 'make dev' (http://127.0.0.1:$(DAGSTER_PORT)), psql with 'make psql'."
 
 clean: ## Remove build output (keeps data/ and .venv)
 	rm -rf dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -12,11 +12,9 @@ import argparse
 import gzip
 import time
 
-from throwaway import throwaway_server
-
+from demo_sources.settings import connect
 from demo_sources.simulator import ShopSimulator
-from warehouse.connection import connect
-from warehouse.settings import SHOP_DATABASE
+from warehouse.embedded import throwaway_server
 
 TABLES = ("customers", "products", "orders", "order_items", "payments.payments", "payments.refunds")
 
@@ -27,13 +25,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
 
-    with throwaway_server("generate") as settings:
-        simulator = ShopSimulator(settings)
+    with throwaway_server() as server:
+        simulator = ShopSimulator(server.url("shop"), server.paths.data_dir / "landing")
         started = time.perf_counter()
         simulator.init(args.days, scale=args.scale)
         seconds = time.perf_counter() - started
 
-        conn = connect(settings, SHOP_DATABASE)
+        conn = connect(simulator.shop_url)
         with conn, conn.cursor() as cursor:
             counts = {}
             for table in TABLES:

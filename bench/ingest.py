@@ -9,7 +9,7 @@ into the warehouse:
 
 - ``copy``: ``COPY orders TO STDOUT`` from the shop, ``COPY ... FROM STDIN`` into a table of
   the same shape; the floor.
-- ``ours``: the shop pipeline as it runs in production (``ingestion.shop``: Arrow backend,
+- ``ours``: the shop load as it runs in production (``ingestion.database``: Arrow backend,
   incremental merge on the key, CSV load files uncompressed, COPY).
 - ``ours-gzip``: the same with dlt's default gzip compression of intermediate files.
 - ``ours-naive-ts``: the same with the timestamps loaded as ``timestamp`` (UTC wall time)
@@ -29,14 +29,19 @@ import time
 
 import dlt
 import pyarrow as pa
+from dlt.destinations import postgres
 from dlt.sources.sql_database import sql_table
-from throwaway import throwaway_server
 
+from demo_sources.settings import ensure_database
 from demo_sources.shop import SCHEMA_DDL
-from ingestion.pipelines import RUN_OPTIONS, warehouse_pipeline
-from ingestion.shop import shop_source
-from warehouse.connection import connect, ensure_database
-from warehouse.settings import SHOP_DATABASE, WarehouseSettings
+from ingestion.database import with_psycopg2
+from ingestion.load import RUN_OPTIONS
+from ingestion.registry import loads_named
+from warehouse.connection import connect
+from warehouse.embedded import ThrowawayServer, throwaway_server
+from warehouse.settings import WarehouseSettings
+
+SHOP_DATABASE = "shop"
 
 ROUTES = ("copy", "ours", "ours-gzip", "ours-naive-ts", "default")
 ORDERS = """
@@ -88,20 +93,26 @@ def plain_copy(settings: WarehouseSettings) -> float:
     return time.perf_counter() - started
 
 
-def dlt_route(settings: WarehouseSettings, route: str) -> tuple[float, dict[str, float]]:
-    pipeline = warehouse_pipeline(
-        f"bench_{route.replace('-', '_')}", f"bench_{route.replace('-', '_')}", settings
+def dlt_route(server: ThrowawayServer, route: str) -> tuple[float, dict[str, float]]:
+    name = f"bench_{route.replace('-', '_')}"
+    pipeline = dlt.pipeline(
+        pipeline_name=name,
+        destination=postgres(credentials=server.settings.url()),
+        dataset_name=name,
+        pipelines_dir=str(server.paths.dlt_dir),
     )
+    shop_url = server.url(SHOP_DATABASE)
     if route == "default":
         source = sql_table(
-            credentials=settings.url(SHOP_DATABASE, driver="psycopg2"),
+            credentials=with_psycopg2(shop_url),
             table="orders",
             primary_key="order_id",
             write_disposition="merge",
         )
         options: dict = {}
     else:
-        source = shop_source(settings).with_resources("orders")
+        [shop] = loads_named(["shop"])
+        source = shop.configured(credentials=shop_url).source().with_resources("orders")
         options = RUN_OPTIONS
     if route == "ours-naive-ts":
         naive = {"data_type": "timestamp", "timezone": False}
@@ -135,8 +146,9 @@ def main() -> None:
     routes = args.routes.split(",")
     assert set(routes) <= set(ROUTES), f"routes are {', '.join(ROUTES)}"
 
-    with throwaway_server("ingest") as settings:
-        ensure_database(settings, SHOP_DATABASE)
+    with throwaway_server() as server:
+        settings = server.settings
+        ensure_database(server.url(SHOP_DATABASE))
         execute(settings, SHOP_DATABASE, SCHEMA_DDL)
         execute(settings, SHOP_DATABASE, ORDERS, {"rows": args.rows})
         print(f"{args.rows:,} orders, {os.cpu_count()} cores")
@@ -146,7 +158,7 @@ def main() -> None:
         for route in routes:
             if route == "copy":
                 continue
-            seconds, steps = dlt_route(settings, route)
+            seconds, steps = dlt_route(server, route)
             split = "  ".join(f"{name} {value:.1f}" for name, value in steps.items())
             ratio = f"{seconds / baseline:5.2f}x copy" if baseline else ""
             print(

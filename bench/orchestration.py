@@ -49,12 +49,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from throwaway import free_port, throwaway_server
-
 from demo_sources.config import DEFAULT_SEED, SCALES
 from demo_sources.payments_api import PaymentsApiServer
 from demo_sources.simulator import ShopSimulator
-from warehouse.settings import PROJECT_ROOT, WarehouseSettings, libpq_env
+from warehouse.embedded import ThrowawayServer, free_port, throwaway_server
+from warehouse.paths import PROJECT_ROOT
+from warehouse.settings import libpq_env
 
 EXECUTION_VARIANTS = {
     "dagster": None,
@@ -73,6 +73,7 @@ BIN = Path(sys.executable).parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 MAKE_RUN_CONFIG = PROJECT_ROOT / "orchestration" / "run_config" / "make_run.yaml"
 API_TOKEN = "bench-payments-token"
+SHOP_DATABASE = "shop"
 CONNECTION_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "WAREHOUSE_URL")
 LOAD_DEFINITIONS = """
 import time
@@ -97,13 +98,19 @@ class Run:
         return f"{self.route:<19} {self.seconds:6.1f} s  ({split})"
 
 
-def route_env(settings: WarehouseSettings, scratch: Path, api_url: str) -> dict[str, str]:
+def route_env(server: ThrowawayServer, scratch: Path, api_url: str) -> dict[str, str]:
     """The environment `make run` gives every command, pointed at this run's server."""
-    env = {key: value for key, value in os.environ.items() if key not in CONNECTION_VARIABLES}
-    env.update(libpq_env(settings))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in CONNECTION_VARIABLES and not key.startswith("SOURCES__")
+    }
+    env.update(libpq_env(server.settings))
     env.update(
         {
-            "PLATFORM_DATA_DIR": str(settings.data_dir),
+            "PLATFORM_DATA_DIR": str(server.paths.data_dir),
+            "SOURCES__SHOP__CREDENTIALS": server.url(SHOP_DATABASE),
+            "SOURCES__LANDING__BUCKET_URL": str(server.paths.data_dir / "landing"),
             "DBT_TARGET": "dev",
             "DBT_TARGET_PATH": str(scratch / "dbt-target"),
             "DBT_LOG_PATH": str(scratch / "dbt-logs"),
@@ -132,21 +139,22 @@ def timed(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> floa
 
 
 @contextmanager
-def fresh_shop(days: int, scale: str, name: str) -> Iterator[tuple[dict[str, str], Path, dict]]:
+def fresh_shop(days: int, scale: str) -> Iterator[tuple[dict[str, str], Path, dict]]:
     """A new server with the shop generated, its payments API and the dbt project parsed: the
     environment for a route, a scratch folder, and what was generated."""
-    with throwaway_server(name) as settings:
-        scratch = settings.data_dir / "bench"
+    with throwaway_server() as server:
+        scratch = server.paths.data_dir / "bench"
         scratch.mkdir()
         started = time.perf_counter()
-        days_simulated = ShopSimulator(settings).init(days, scale=scale, seed=DEFAULT_SEED)
+        simulator = ShopSimulator(server.url(SHOP_DATABASE), server.paths.data_dir / "landing")
+        days_simulated = simulator.init(days, scale=scale, seed=DEFAULT_SEED)
         shop = {
             "seconds": time.perf_counter() - started,
             "orders": sum(day.new_orders for day in days_simulated),
             "events": sum(day.events_delivered for day in days_simulated),
         }
-        with PaymentsApiServer(settings, port=free_port(), token=API_TOKEN) as api:
-            env = route_env(settings, scratch, api.url)
+        with PaymentsApiServer(simulator.shop_url, port=free_port(), token=API_TOKEN) as api:
+            env = route_env(server, scratch, api.url)
             dagster_home = Path(env["DAGSTER_HOME"])
             dagster_home.mkdir()
             # As make run does; the file keeps telemetry off.
@@ -290,7 +298,7 @@ def main() -> None:
     runs: list[Run] = []
     for round_number in range(1, args.repeat + 1):
         for route in routes:
-            with fresh_shop(args.days, args.scale, route) as (env, scratch, shop):
+            with fresh_shop(args.days, args.scale) as (env, scratch, shop):
                 if not runs:
                     print(
                         f"{args.days} days at {args.scale} scale: {shop['orders']:,} orders, "
