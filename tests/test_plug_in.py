@@ -1,8 +1,6 @@
 """Plugging in your own systems: sources live where their configuration says, a new source is
 one registry entry and its dbt YAML, and the platform layers know nothing of the demo."""
 
-from __future__ import annotations
-
 import ast
 import csv
 import re
@@ -11,7 +9,8 @@ from typing import Any
 
 import dlt
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetExecutionContext, AssetKey, DagsterInstance, materialize
+from dagster_dbt import DbtCliResource, dbt_assets
 from helpers import parse_project_copy, query
 
 from demo_sources.simulator import ShopSimulator
@@ -227,3 +226,28 @@ def test_only_the_demo_tests_and_benchmarks_import_the_demo():
                 importers.append(str(path))
 
     assert importers == []
+
+
+def test_dbt_builds_where_the_warehouse_resource_points(tmp_path, monkeypatch, dbt_manifest):
+    """With only WAREHOUSE_URL set, dbt (which reads PG* variables) still builds in that server:
+    the dbt resource hands it the warehouse resource's connection."""
+    from orchestration.resources import resources
+    from orchestration.translators import WarehouseDbtTranslator
+
+    @dbt_assets(
+        manifest=dbt_manifest,
+        select="channel_groups",
+        dagster_dbt_translator=WarehouseDbtTranslator(),
+    )
+    def seed(context: AssetExecutionContext, dbt: DbtCliResource):
+        yield from dbt.cli(["seed"], context=context).stream()
+
+    with throwaway_server(tmp_path, NO_DURABILITY) as other:
+        for variable in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"):
+            monkeypatch.delenv(variable, raising=False)
+        monkeypatch.setenv("WAREHOUSE_URL", other.settings.url().replace("127.0.0.1", "localhost"))
+
+        result = materialize([seed], resources=resources(), instance=DagsterInstance.ephemeral())
+
+        assert result.success
+        assert query(other, "select count(*) > 0 from reference.channel_groups") == [(True,)]
