@@ -14,25 +14,31 @@ Configured under ``[sources.<name>]``:
 **Exactly once.** Each file is read once. ``_loaded_files`` records every file read, with its
 modification time and how many lines it had, how many became rows and how many were rejected;
 the record is written by the same load as the rows, and a file counts as loaded only once that
-load is complete (it is in ``_dlt_loads``). A file whose modification time changes after it was
-loaded is reported and not loaded again: files are immutable once delivered.
+load is complete (it is in ``_dlt_loads``). Rows are never appended blindly: every table is
+merged by file (dlt's ``delete-insert`` with ``_file_name`` as merge key, in one transaction), so
+a file read again after a load died half way, or reloaded on purpose, replaces what it left
+instead of doubling it. A file whose modification time changes after it was loaded is reported
+and not loaded again: files are immutable once delivered.
 
 **Reloading days.** :meth:`FilesLoad.reload_source` reads the files of given days again (the
-day is the first ``YYYY-MM-DD`` in a file's name): it first deletes the rows, rejected lines
-and records they left in raw, so a reload replaces a day instead of doubling it. Dagster's
-daily partitions of the file tables use this for backfills.
+day is the first ``YYYY-MM-DD`` in a file's name); by the merge above, they replace their own
+rows, rejected lines and records. Dagster's daily partitions of the file tables use this for
+backfills.
 
 **Schema contract** (dlt's ``evolve`` everywhere, with declared types for the known columns):
 
-- a new field or CSV column becomes a new raw column;
+- a new field or CSV column becomes a new raw column; a JSON field nobody declared is kept as
+  text (a nested list or object as its JSON text), so files never disagree on its type;
 - a CSV value that does not fit its column's type is kept, in a dlt variant column
   (``<column>__v_text``), never dropped;
-- a line that is not a JSON object, lacks a required field, has a field of the wrong type or
-  the wrong number of CSV fields goes to ``_rejected_lines`` (file, line number, raw text,
-  reason);
-- a file that cannot be read at all (a broken gzip stream, bad encoding) is reported by name in
-  ``_rejected_files`` and skipped without blocking the other files. It is not recorded as
-  loaded, so every run tries it again and loads it once it is fixed.
+- a line that is not valid UTF-8 or JSON, is not an object, lacks a required field, has a field
+  of the wrong type or the wrong number of CSV fields goes to ``_rejected_lines`` (file, line
+  number, the line as text with undecodable bytes escaped as ``\\xNN``, reason); lines of any
+  length are read;
+- a file that cannot be read at all (a broken gzip stream, bad encoding) or whose rows cannot be
+  written to the warehouse is recorded in ``_rejected_files`` with the reason, one row per file
+  and only while it stays unreadable, and skipped without blocking the other files. It is not
+  recorded as loaded, so every run tries it again and loads it once it is fixed.
 
 **Reconciliation**, per file: the lines read equal the rows loaded plus the lines rejected.
 """
@@ -52,8 +58,10 @@ from fnmatch import fnmatch
 from typing import Any
 
 import dlt
+import fsspec
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.sources import DltResource, DltSource
@@ -69,6 +77,9 @@ LOADED_FILES = "_loaded_files"
 BOOKKEEPING_TABLES = (REJECTED_LINES, REJECTED_FILES, LOADED_FILES)
 FORMATS = ("jsonl", "csv")
 DAY_IN_NAME = re.compile(r"\d{4}-\d{2}-\d{2}")
+BOM = b"\xef\xbb\xbf"
+ARROW_BLOCK_SIZE = 1 << 20
+"""Arrow's JSON reader reads blocks of this size; a longer line needs a larger block."""
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "text": pa.string(),
@@ -80,16 +91,23 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 """dlt type names a JSON-lines column may declare, and how Arrow reads them."""
 
+MERGED_BY_FILE = {"disposition": "merge", "strategy": "delete-insert"}
+"""Rows of a file replace that file's rows: a file read twice never doubles."""
+SUPERSEDED = "_superseded"
+"""The hard-delete flag of the marker each read file sends to a table merged by file: it clears
+what an earlier read of the file left there, and is never stored itself."""
 REJECTED_LINE_COLUMNS = {
-    "file_name": {"data_type": "text"},
+    "file_name": {"data_type": "text", "nullable": False, "merge_key": True},
     "line_number": {"data_type": "bigint"},
     "raw_line": {"data_type": "text"},
     "reason": {"data_type": "text"},
+    SUPERSEDED: {"data_type": "bool", "hard_delete": True},
 }
 REJECTED_FILE_COLUMNS = {
-    "file_name": {"data_type": "text"},
+    "file_name": {"data_type": "text", "nullable": False},
     "modification_date": {"data_type": "timestamp"},
     "reason": {"data_type": "text"},
+    SUPERSEDED: {"data_type": "bool", "hard_delete": True},
 }
 LOADED_FILE_COLUMNS = {
     "file_name": {"data_type": "text", "nullable": False},
@@ -154,9 +172,17 @@ class FileKind:
         where each row came from."""
         return {
             **{name.replace(".", "__"): {"data_type": kind} for name, kind in self.columns.items()},
-            "_file_name": {"data_type": "text"},
+            "_file_name": {
+                "data_type": "text",
+                "nullable": False,
+                **({} if self.primary_key else {"merge_key": True}),
+            },
             "_line_number": {"data_type": "bigint"},
         }
+
+    def declared_names(self) -> set[str]:
+        """The declared columns as raw names (``a.b`` is ``a__b``)."""
+        return {name.replace(".", "__") for name in self.columns}
 
     def arrow_schema(self) -> pa.Schema:
         """The declared columns as an Arrow schema for the JSON reader: ``a.b`` is field ``b``
@@ -213,15 +239,18 @@ def files_source(
     for kind in kinds:
         yield parsed | dlt.transformer(
             name=kind.table,
-            write_disposition="merge" if kind.primary_key else "append",
+            write_disposition="merge" if kind.primary_key else MERGED_BY_FILE,
             primary_key=kind.primary_key or None,
             columns=kind.dlt_columns(),
         )(_rows_of(kind.table))
     yield parsed | dlt.transformer(
-        name=REJECTED_LINES, write_disposition="append", columns=REJECTED_LINE_COLUMNS
+        name=REJECTED_LINES, write_disposition=MERGED_BY_FILE, columns=REJECTED_LINE_COLUMNS
     )(_rejected_lines)
     yield parsed | dlt.transformer(
-        name=REJECTED_FILES, write_disposition="append", columns=REJECTED_FILE_COLUMNS
+        name=REJECTED_FILES,
+        write_disposition="merge",
+        primary_key="file_name",
+        columns=REJECTED_FILE_COLUMNS,
     )(_rejected_files)
     yield parsed | dlt.transformer(
         name=LOADED_FILES,
@@ -283,6 +312,7 @@ def parse_file(
         else:
             parsed.line_count = max(count_lines(content) - 1, 0)
             parsed.rows, rejected = parse_csv(content, name, kind)
+        _check_writable(parsed.rows)
     except UnreadableFile as error:
         log.error("%s skipped: %s. It is tried again on every run until it loads.", name, error)
         parsed.rejected_file = {
@@ -297,13 +327,24 @@ def parse_file(
     ]
     if rejected:
         log.warning(
-            "%s: %d rows loaded, %d lines rejected (see %s)",
+            "%s: %d rows read, %d lines set aside in %s",
             name,
             parsed.row_count,
             len(rejected),
             REJECTED_LINES,
         )
     return parsed
+
+
+def _check_writable(rows: pa.Table | list | None) -> None:
+    """Refuse, as unreadable, a file whose rows the warehouse's load files could not hold: one
+    bad file must never stop the others in the same load."""
+    if not isinstance(rows, pa.Table) or not rows.num_rows:
+        return
+    try:
+        pa_csv.write_csv(rows.slice(0, 1), io.BytesIO())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as error:
+        raise UnreadableFile(f"its rows cannot be written to the warehouse: {error}") from None
 
 
 def _loaded_modification_dates() -> dict[str, Any]:
@@ -333,13 +374,14 @@ def _rows_of(table: str) -> Callable[[ParsedFile], Iterator[Any]]:
 
 
 def _rejected_lines(parsed: ParsedFile) -> Iterator[list[dict[str, Any]]]:
-    if parsed.rejected_lines:
-        yield parsed.rejected_lines
+    """The file's rejected lines, after a marker clearing what an earlier read left."""
+    if not parsed.rejected_file:
+        yield [{"file_name": parsed.name, SUPERSEDED: True}, *parsed.rejected_lines]
 
 
 def _rejected_files(parsed: ParsedFile) -> Iterator[dict[str, Any]]:
-    if parsed.rejected_file:
-        yield parsed.rejected_file
+    """The file's row while it is unreadable; once it reads, a marker deleting that row."""
+    yield parsed.rejected_file or {"file_name": parsed.name, SUPERSEDED: True}
 
 
 def _loaded_files(parsed: ParsedFile) -> Iterator[dict[str, Any]]:
@@ -355,8 +397,9 @@ def _loaded_files(parsed: ParsedFile) -> Iterator[dict[str, Any]]:
 
 
 def count_lines(content: bytes) -> int:
-    """The lines of a text file that hold anything but white space."""
-    return sum(1 for line in content.split(b"\n") if line.strip())
+    """The lines of a text file that hold anything but white space (a byte-order mark is not a
+    line's content)."""
+    return sum(1 for line in content.removeprefix(BOM).split(b"\n") if line.strip())
 
 
 def parse_json_lines(
@@ -367,25 +410,30 @@ def parse_json_lines(
     Arrow parses a whole clean file at once. If it cannot, the file is split into lines and each
     is checked on its own, so one bad line costs only itself.
     """
+    content = content.removeprefix(BOM)
     if not content.strip():
         return None, []
     schema = kind.arrow_schema()
     line_count = content.count(b"\n") + (not content.endswith(b"\n"))
     try:
+        # Arrow's JSON reader does not check the encoding: text that is not UTF-8 would reach
+        # the warehouse's COPY and fail the whole load.
+        content.decode("utf-8")
         table = _read_json(content, schema)
-    except pa.ArrowInvalid:
+    except (UnicodeDecodeError, pa.ArrowInvalid):
         table = None
     if table is not None and table.num_rows == line_count and _has_required(table, kind):
         line_numbers = np.arange(1, line_count + 1, dtype=np.int64)
-        return _with_origin(table, file_name, line_numbers), []
+        return _with_origin(table, file_name, line_numbers, kind), []
 
     good_lines, line_numbers, rejected = [], [], []
     for number, line in enumerate(content.split(b"\n"), start=1):
+        line = line.removesuffix(b"\r")
         if not line.strip():
             continue
         reason = _json_line_problem(line, kind.required)
         if reason:
-            rejected.append((number, line.decode("utf-8", errors="replace"), reason))
+            rejected.append((number, _as_text(line), reason))
         else:
             good_lines.append(line)
             line_numbers.append(number)
@@ -402,7 +450,13 @@ def parse_json_lines(
         if not good_lines:
             return None, rejected
         table = _read_json(b"\n".join(good_lines), schema)
-    return _with_origin(table, file_name, np.array(line_numbers, dtype=np.int64)), rejected
+    line_numbers_array = np.array(line_numbers, dtype=np.int64)
+    return _with_origin(table, file_name, line_numbers_array, kind), rejected
+
+
+def _as_text(line: bytes) -> str:
+    """A line as text, with bytes that are not UTF-8 escaped (``\\xff``), so none is lost."""
+    return line.decode("utf-8", errors="backslashreplace")
 
 
 def _type_checked(
@@ -417,7 +471,7 @@ def _type_checked(
             _read_json(line, schema)
         except pa.ArrowInvalid as error:
             reason = f"a field has an unexpected type: {error}"
-            rejected.append((number, line.decode("utf-8", errors="replace"), reason))
+            rejected.append((number, _as_text(line), reason))
         else:
             good_lines.append(line)
             good_numbers.append(number)
@@ -429,7 +483,7 @@ def parse_csv(
 ) -> tuple[list[dict[str, Any]], list[tuple[int, str, str]]]:
     """The rows of a CSV file with a header, as dicts of strings, and its rejected lines."""
     try:
-        text = content.decode("utf-8")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise UnreadableFile(f"not UTF-8 text: {error}") from None
     lines = text.splitlines()
@@ -470,10 +524,20 @@ def _read(read_bytes: Callable[[], bytes], *, gzipped: bool) -> bytes:
 def _read_json(content: bytes, schema: pa.Schema) -> pa.Table:
     return pa_json.read_json(
         io.BytesIO(content),
+        read_options=pa_json.ReadOptions(block_size=_block_size(content)),
         parse_options=pa_json.ParseOptions(
             explicit_schema=schema, unexpected_field_behavior="infer"
         ),
     )
+
+
+def _block_size(content: bytes) -> int:
+    """Arrow's block size for ``content``: its default, or more than the longest line, since a
+    line may not straddle two blocks."""
+    ends = np.flatnonzero(np.frombuffer(content, dtype=np.uint8) == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [len(content)]))
+    return max(ARROW_BLOCK_SIZE, int((stops - starts).max()) + 2)
 
 
 def _has_required(table: pa.Table, kind: FileKind) -> bool:
@@ -482,7 +546,11 @@ def _has_required(table: pa.Table, kind: FileKind) -> bool:
 
 def _json_line_problem(line: bytes, required: Sequence[str]) -> str | None:
     try:
-        row = json.loads(line)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"not valid UTF-8: {error}"
+    try:
+        row = json.loads(text)
     except ValueError as error:
         return f"not valid JSON: {error}"
     if not isinstance(row, dict):
@@ -493,15 +561,33 @@ def _json_line_problem(line: bytes, required: Sequence[str]) -> str | None:
     return None
 
 
-def _with_origin(table: pa.Table, file_name: str, line_numbers: np.ndarray) -> pa.Table:
+def _with_origin(
+    table: pa.Table, file_name: str, line_numbers: np.ndarray, kind: FileKind
+) -> pa.Table:
     """``table`` with nested objects flattened the way dlt flattens JSON (``properties__path``),
-    and the file and line each row came from."""
+    fields nobody declared as text, and the file and line each row came from."""
     while any(pa.types.is_struct(column.type) for column in table.schema):
         table = table.flatten()
     table = table.rename_columns([name.replace(".", "__") for name in table.column_names])
+    declared = kind.declared_names()
+    for index, name in enumerate(table.column_names):
+        if name not in declared:
+            table = table.set_column(index, name, _as_text_column(table.column(index)))
     return table.append_column("_file_name", pa.array([file_name] * table.num_rows)).append_column(
         "_line_number", pa.array(line_numbers)
     )
+
+
+def _as_text_column(column: pa.ChunkedArray) -> pa.Array:
+    """A column nobody declared, as text: scalars as Arrow writes them, nested values (lists,
+    objects) as their JSON text."""
+    if pa.types.is_string(column.type):
+        return column
+    if pa.types.is_nested(column.type):
+        values = column.to_pylist()
+        texts = [None if value is None else json.dumps(value, default=str) for value in values]
+        return pa.array(texts, pa.string())
+    return column.cast(pa.string())
 
 
 def _row_count(rows: pa.Table | list | None) -> int:
@@ -518,7 +604,24 @@ class FilesLoad(Load):
     daily_partitioned = True
 
     def source(self, **config: Any) -> DltSource:
+        self._check_bucket(config.get("bucket_url"))
+        return self._source(**config)
+
+    def definitions_source(self) -> DltSource:
+        return self._source()
+
+    def _source(self, **config: Any) -> DltSource:
         return files_source.clone(name=self.name, section=self.name)(**{**self.config, **config})
+
+    def _check_bucket(self, bucket_url: str | None = None) -> None:
+        """Refuse a bucket that is not there: an empty listing would pass for "nothing new"."""
+        url = bucket_url or self.setting("bucket_url")
+        fs, root = fsspec.core.url_to_fs(url)
+        if not fs.exists(root):
+            raise LoadConfigurationError(
+                f"{self.name}: the bucket {url} does not exist: create it or check "
+                f"SOURCES__{self.name.upper()}__BUCKET_URL"
+            )
 
     def file_kinds(self) -> list[FileKind]:
         return file_kinds(self.setting("files"))
@@ -537,6 +640,7 @@ class FilesLoad(Load):
         """The files of every configured kind in the bucket, listed exactly as a load lists
         them (name, modification time, size)."""
         kinds = self.file_kinds()
+        self._check_bucket()
         return [
             file
             for file in filesystem(bucket_url=self.setting("bucket_url"), file_glob="**/*")
@@ -544,8 +648,7 @@ class FilesLoad(Load):
         ]
 
     def reload_source(self, pipeline: dlt.Pipeline, days: Sequence[str]) -> DltSource:
-        """Forget what the files of ``days`` left in raw, then read them again."""
-        forget_days(pipeline, days, self.file_kinds())
+        """The files of ``days`` read again: their rows replace what they loaded before."""
         return self.source(reload_days=tuple(days))
 
     def reconciled_tables(self) -> list[str]:
@@ -604,23 +707,3 @@ def _rows_per_file(client: Any, existing: set[str], table: str, column: str) -> 
             f"select {column}, count(*) from {client.make_qualified_table_name(table)} group by 1"
         )
     )
-
-
-def forget_days(pipeline: dlt.Pipeline, days: Sequence[str], kinds: Sequence[FileKind]) -> None:
-    """Delete what the files of ``days`` left in raw, before reloading them: rows of the tables
-    without a primary key (merged tables replace their rows by themselves), rejected lines and
-    the files' records."""
-    patterns = [f"%{day}%" for day in days]
-    with pipeline.sql_client() as client:
-        if not client.has_dataset():
-            return
-        existing = _existing_tables(client)
-        targets = [(kind.table, "_file_name") for kind in kinds if not kind.primary_key]
-        targets += [(REJECTED_LINES, "file_name"), (LOADED_FILES, "file_name")]
-        for table, column in targets:
-            if table in existing:
-                client.execute_sql(
-                    f"delete from {client.make_qualified_table_name(table)}"
-                    f" where {column} like any(%s)",
-                    patterns,
-                )
