@@ -14,15 +14,24 @@ that live for a second cost most of the normalize step (see ``bench/ingest.py``)
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+import socket
+import time
+import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import dlt
+import requests
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
+    InvalidNativeValue,
     LookupTrace,
     LookupTraces,
 )
@@ -33,7 +42,12 @@ from dlt.sources import DltSource
 from warehouse.paths import platform_paths
 from warehouse.settings import WarehouseSettings
 
+log = logging.getLogger(__name__)
+
 RAW_SCHEMA_PREFIX = "raw_"
+LOCK_NAMESPACE = 0x646C74
+"""First key of every load's advisory lock (``dlt`` in hex); the second is the raw schema's."""
+LOCK_POLL_SECONDS = 2
 
 LOADER_FILE_FORMAT = "csv"
 """Load files are CSV, which the Postgres destination loads with COPY."""
@@ -205,6 +219,42 @@ def explain_configuration_error(error: ConfigFieldMissingException) -> str:
     return f"no {field} configured ({error.spec_name})"
 
 
+def explain_failure(load: Load, error: BaseException) -> str:
+    """Any error a load raised as one line: what failed, and the setting to check when the
+    cause says which (the traceback stays in the logs for whoever needs it)."""
+    cause = _innermost(error)
+    if isinstance(cause, ConfigFieldMissingException):
+        return explain_configuration_error(cause)
+    if isinstance(cause, InvalidNativeValue):
+        key = cause.embedded_sections[-1] if cause.embedded_sections else "a setting"
+        return (
+            f"{load.name}: {key} is not valid ({cause.spec.__name__} expected): check "
+            f"SOURCES__{load.name.upper()}__{key.upper()}"
+        )
+    if isinstance(cause, LoadConfigurationError | SourceError | LoadBusy):
+        return str(cause)
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    if isinstance(cause, requests.ConnectionError | ConnectionError):
+        return (
+            f"{load.name}: cannot reach the source ({text[:200]}): check its URL and that it runs"
+        )
+    return f"{load.name}: {type(cause).__name__}: {text[:300]}"
+
+
+def _innermost(error: BaseException) -> BaseException:
+    """The first cause of ``error`` that is not a wrapper of dlt's (a step or a resource that
+    failed because of something else)."""
+    seen: set[int] = set()
+    current = error
+    while id(current) not in seen:
+        seen.add(id(current))
+        inner = getattr(current, "exception", None) or current.__cause__
+        if not isinstance(inner, BaseException):
+            break
+        current = inner
+    return current
+
+
 def _lookups(traces: Sequence[Any]) -> Iterator[LookupTrace]:
     for trace in traces:
         if isinstance(trace, LookupTrace):
@@ -214,20 +264,117 @@ def _lookups(traces: Sequence[Any]) -> Iterator[LookupTrace]:
                 yield from _lookups(nested)
 
 
-def run(pipeline: dlt.Pipeline, source: DltSource) -> LoadInfo:
-    """Run ``pipeline`` on ``source`` the fast way, raising if any load job failed."""
+def run(
+    pipeline: dlt.Pipeline, source: DltSource, say: Callable[[str], None] = log.info
+) -> LoadInfo:
+    """Run ``pipeline`` on ``source`` the fast way, raising if any load job failed.
+
+    A load that died half way leaves packages behind; dlt's ``run`` would finish them and skip
+    the new data, so they are finished first, then the new data is extracted and loaded.
+    """
+    remove_abandoned_extracts(pipeline, say)
+    if pipeline.has_pending_data:
+        say(f"{pipeline.pipeline_name}: finishing the load an earlier run left half done")
+        pipeline.normalize()
+        pipeline.load().raise_on_failed_jobs()
     info = pipeline.run(source, **RUN_OPTIONS)
     info.raise_on_failed_jobs()
     return info
 
 
+def remove_abandoned_extracts(pipeline: dlt.Pipeline, say: Callable[[str], None]) -> None:
+    """Delete the folders an extract killed half way left in the pipeline's working folder.
+
+    dlt extracts into ``normalize/<random id>/`` and moves the package to ``extracted/`` when it
+    is complete, so such a folder is never read again; dlt does not delete it. Run only while
+    holding the load's lock (:func:`exclusive_load`): no other extract of this pipeline runs.
+    """
+    normalize = Path(pipeline.working_dir) / "normalize"
+    if not normalize.is_dir():
+        return
+    for folder in normalize.iterdir():
+        if folder.is_dir() and folder.name != "extracted":
+            size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+            shutil.rmtree(folder, ignore_errors=True)
+            say(
+                f"{pipeline.pipeline_name}: removed {size / 1e6:,.1f} MB an interrupted extract "
+                f"left in {folder}"
+            )
+
+
+class LoadBusy(RuntimeError):
+    """Another process runs the same load; the message names it."""
+
+
+@contextmanager
+def exclusive_load(
+    load: Load,
+    warehouse: WarehouseSettings,
+    *,
+    wait: bool = True,
+    say: Callable[[str], None] = log.info,
+) -> Iterator[None]:
+    """Hold the warehouse's lock on ``load`` while it runs: two runs of one load never overlap,
+    whatever starts them (the command line, Dagster, another machine).
+
+    The lock is a PostgreSQL advisory lock held by a connection of its own, so it goes with the
+    process holding it, however that process ends. Without ``wait``, a held lock raises
+    :class:`LoadBusy` at once; with it, one line says who holds it, then the load waits.
+    """
+    from warehouse.connection import connect
+
+    key = zlib.crc32(f"dlt load {load.dataset}".encode()) & 0x7FFFFFFF
+    conn = connect(warehouse)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            me = f"dlt load {load.name}: pid {os.getpid()} on {socket.gethostname()}"
+            cursor.execute("select set_config('application_name', %s, false)", (me[:63],))
+            said = False
+            while True:
+                cursor.execute("select pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, key))
+                if cursor.fetchone()[0]:
+                    break
+                holder = _lock_holder(cursor, key)
+                if not wait:
+                    raise LoadBusy(f"another {load.name} load runs ({holder}): not starting one")
+                if not said:
+                    say(f"another {load.name} load runs ({holder}): waiting for it to finish")
+                    said = True
+                time.sleep(LOCK_POLL_SECONDS)
+        yield
+    finally:
+        conn.close()
+
+
+def _lock_holder(cursor: Any, key: int) -> str:
+    cursor.execute(
+        """
+        select activity.application_name, activity.backend_start
+        from pg_locks as locks
+        join pg_stat_activity as activity on activity.pid = locks.pid
+        where locks.locktype = 'advisory' and locks.granted
+          and locks.classid = %s and locks.objid = %s and locks.objsubid = 2
+        """,
+        (LOCK_NAMESPACE, key),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return "it just finished"
+    name, since = row
+    return f"{name or 'unnamed'}, since {since:%Y-%m-%d %H:%M:%S %Z}"
+
+
 def extracted_rows(pipeline: dlt.Pipeline) -> dict[str, int]:
-    """Rows extracted per table in the pipeline's last run, dlt's own tables left out.
+    """Rows extracted per table in the pipeline's last run, dlt's own tables left out (none
+    when the last run extracted nothing).
 
     Read from the extract step: dlt's normalize counts for CSV files written from Python rows
     count cells, not rows (dlt-hub/dlt#4461).
     """
-    info = pipeline.last_trace.last_extract_info
+    info = pipeline.last_trace.last_extract_info if pipeline.last_trace else None
+    if info is None:
+        return {}
     counts: dict[str, int] = {}
     for metrics in info.metrics.values():
         for load_metrics in metrics:
