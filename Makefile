@@ -37,7 +37,7 @@ export SOURCES__SHOP__CREDENTIALS ?= postgresql://postgres:postgres@127.0.0.1:$(
 export SOURCES__PAYMENTS__BASE_URL ?= http://127.0.0.1:$(PAYMENTS_API_PORT)
 export SOURCES__PAYMENTS__API_TOKEN ?= $(PAYMENTS_API_TOKEN)
 
-.PHONY: help install run test test-fast lint format dev manifest db-up db-down db-status psql \
+.PHONY: help install run test test-fast test-faults lint format dev manifest db-up db-down db-status psql \
 	summary clean demo-init demo-advance demo-api demo-api-up demo-api-down load docs
 
 help: ## List the targets
@@ -51,7 +51,7 @@ install: | $(UV) ## Install the locked dependencies into .venv
 	@$(UV) sync --locked --quiet
 
 run: install db-up demo-init demo-api-up manifest ## Run the whole pipeline end to end: load, transform, test
-	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m orchestration.instance
 	$(BIN)/dagster job execute -m orchestration.definitions -j refresh_warehouse \
 		-c orchestration/run_config/make_run.yaml
 	@$(MAKE) --no-print-directory summary
@@ -61,6 +61,9 @@ test: install ## Run the test suite (against its own throwaway embedded Postgres
 
 test-fast: install ## Only the tests of pure functions: seconds, no database
 	$(BIN)/pytest tests/unit -q
+
+test-faults: install ## The fault suite: kills, crashes, concurrent and bad input; prints its figures
+	$(BIN)/pytest tests/faults -m faults -q
 
 lint: install ## ruff and sqlfluff, zero violations
 	$(BIN)/ruff check .
@@ -73,7 +76,7 @@ format: install ## Fix what ruff and sqlfluff can fix
 	$(BIN)/sqlfluff fix dbt_project
 
 dev: install db-up demo-init demo-api-up manifest ## Open the Dagster UI on http://127.0.0.1:3000
-	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m orchestration.instance
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 docs: install db-up ## Build the dbt docs and serve them on http://127.0.0.1:8080 (DOCS_PORT=...)

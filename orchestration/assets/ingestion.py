@@ -1,15 +1,18 @@
 """dlt loads as assets, built in a loop over the registry (``ingestion/registry.py``): one asset
 per raw table, plus what each load reads in its source system, upstream.
 
-Each load has its own concurrency pool, ``dlt_<name>``, so two runs never load the same
-pipeline at once. A load that fails for a transient reason (the warehouse restarting, a dropped
-connection) is retried by Dagster after a pause; a terminal one (a wrong token, a mass
-deletion) fails at once. The retry extracts again from the state last committed to the
-warehouse: merge tables take the same rows again harmlessly, and files not yet recorded as
-loaded are read again.
+Each load has its own concurrency pool, ``dlt_<name>`` (limited to one at a time by the
+instance, see ``orchestration/dagster.yaml``), and holds the load's lock in the warehouse while
+it runs (``ingestion.load.exclusive_load``), so it never overlaps a load of the same pipeline
+started anywhere else. A load that fails for a transient reason (the warehouse restarting, a
+dropped connection) is retried by Dagster after a pause; a terminal one (a wrong token, a mass
+deletion) fails at once, with one line saying why. The retry extracts again from the state last
+committed to the warehouse: merge tables take the same rows again harmlessly, and files are
+merged by file, so a file read again replaces its rows.
 """
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import dlt as dlt_lib
 import psycopg2
@@ -19,13 +22,14 @@ from dagster import (
     AssetSpec,
     BackfillPolicy,
     DagsterInvariantViolationError,
+    Failure,
     MaterializeResult,
     RetryRequested,
 )
 from dagster_dlt import DagsterDltResource, dlt_assets
 from dlt.common.exceptions import TransientException
 
-from ingestion.load import RUN_OPTIONS, Load, extracted_rows
+from ingestion.load import RUN_OPTIONS, Load, exclusive_load, explain_failure, extracted_rows
 from orchestration.partitions import daily_partitions, days_in_window
 from orchestration.resources import WarehouseResource
 from orchestration.translators import (
@@ -92,17 +96,31 @@ def load_assets(load: Load) -> AssetsDefinition:
             raise DagsterInvariantViolationError(
                 f"The {load.name} tables load together: select all of {tables}."
             )
-        pipeline = load.pipeline(warehouse.settings(), progress="log")
-        if context.has_partition_key:
-            window = context.partition_time_window
-            days = days_in_window(window.start, window.end)
-            context.log.info(f"Reloading {load.name} for {', '.join(days)}")
-            source = load.reload_source(pipeline, days)
-        else:
-            source = load.source()
-        yield from _run(context, dlt, source, pipeline)
+        settings = warehouse.settings()
+        pipeline = load.pipeline(settings, progress="log")
+        with one_line_errors(load), exclusive_load(load, settings, say=context.log.info):
+            if context.has_partition_key:
+                window = context.partition_time_window
+                days = days_in_window(window.start, window.end)
+                context.log.info(f"Reloading {load.name} for {', '.join(days)}")
+                source = load.reload_source(pipeline, days)
+            else:
+                source = load.source()
+            yield from _run(context, dlt, source, pipeline)
 
     return raw_tables
+
+
+@contextmanager
+def one_line_errors(load: Load) -> Iterator[None]:
+    """A load's failures (a missing setting, a source that cannot be read safely or reached) as
+    a failure whose description is one line naming the fix; transient ones are retried."""
+    try:
+        yield
+    except RetryRequested:
+        raise
+    except Exception as error:
+        raise Failure(description=explain_failure(load, error)) from error
 
 
 def _run(
