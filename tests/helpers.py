@@ -20,7 +20,7 @@ from ingestion.load import Load, extracted_rows, run
 from ingestion.registry import LOADS
 from warehouse.embedded import ThrowawayServer, free_port
 from warehouse.paths import PROJECT_ROOT
-from warehouse.settings import WarehouseSettings
+from warehouse.settings import WarehouseSettings, libpq_env
 
 __all__ = ["free_port"]
 
@@ -36,6 +36,49 @@ def shop_url(server: ThrowawayServer) -> str:
 
 def landing_dir(server: ThrowawayServer) -> Path:
     return server.paths.data_dir / "landing"
+
+
+def server_env(server: ThrowawayServer, api_url: str | None = None) -> dict[str, str]:
+    """The variables that point every tool (dlt, dbt, Dagster, the demo, the command lines) at
+    ``server``: its warehouse, its data folder, the demo sources on it."""
+    env = {
+        **libpq_env(server.settings),
+        "PLATFORM_DATA_DIR": str(server.paths.data_dir),
+        "SOURCES__SHOP__CREDENTIALS": shop_url(server),
+        "SOURCES__LANDING__BUCKET_URL": str(landing_dir(server)),
+    }
+    if api_url:
+        env["SOURCES__PAYMENTS__BASE_URL"] = api_url
+    return env
+
+
+def use_server(monkeypatch, server: ThrowawayServer, api_url: str | None = None) -> None:
+    """Point this test's process environment at ``server`` (see :func:`server_env`)."""
+    monkeypatch.delenv("PGHOST", raising=False)
+    for variable, value in server_env(server, api_url).items():
+        monkeypatch.setenv(variable, value)
+
+
+def cli(
+    module: str,
+    *args: str,
+    env: dict[str, str],
+    unset: tuple[str, ...] = (),
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module args`` from the project folder, with ``env`` over this process's
+    environment, less the ``unset`` variables."""
+    environment = {**os.environ, **env}
+    for variable in unset:
+        environment.pop(variable, None)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def simulator(server: ThrowawayServer) -> ShopSimulator:

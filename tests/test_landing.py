@@ -200,3 +200,110 @@ def test_a_file_changed_after_loading_is_reported_and_not_loaded_again(shop_with
     assert load_landing(server) == {}
     assert count(server, "select count(*) from raw_landing.events") == events
     assert f"events/{loaded.name} changed after it was loaded" in caplog.text
+
+
+def write_events(server, name: str, lines: list, *, raw: bytes | None = None) -> None:
+    """An event file in the server's landing folder, gzipped, from JSON-able rows or raw bytes."""
+    folder = landing_dir(server) / "events"
+    folder.mkdir(parents=True, exist_ok=True)
+    content = raw if raw is not None else "\n".join(json.dumps(line) for line in lines).encode()
+    (folder / name).write_bytes(gzip.compress(content))
+
+
+def event(event_id: str, **fields) -> dict:
+    at = "2026-01-01T00:00:00Z"
+    return {"event_id": event_id, "event_type": "page_view", "occurred_at": at, **fields}
+
+
+def test_nested_and_new_fields_never_block_a_load(fresh_server):
+    """Issue 12: one file with a JSON array field failed the normalize step of every file."""
+    write_events(fresh_server, "2026-01-01.jsonl.gz", [event("a", tags=["x", "y"], n=1)])
+    write_events(
+        fresh_server,
+        "2026-01-02.jsonl.gz",
+        [event("b", context={"ip": "10.0.0.1", "flags": [1]}, n="one")],
+    )
+    write_events(fresh_server, "2026-01-03.jsonl.gz", [event("c")])
+
+    loaded = load_landing(fresh_server)
+
+    assert loaded["events"] == 3
+    rows = query(
+        fresh_server,
+        "select event_id, tags, context__ip, context__flags, n from raw_landing.events order by 1",
+    )
+    assert rows == [
+        ("a", '["x", "y"]', None, None, "1"),
+        ("b", None, "10.0.0.1", "[1]", "one"),
+        ("c", None, None, None, None),
+    ]
+    assert query(fresh_server, "select count(*) from raw_landing._rejected_files") == [(0,)]
+
+
+def test_a_line_longer_than_arrows_block_loads(fresh_server):
+    """Issue 12: a well-formed 5 MB line was rejected as straddling two blocks."""
+    long_path = "p" * 5_000_000
+    lines = [event("a"), event("b", properties={"path": long_path})]
+    write_events(fresh_server, "2026-01-01.jsonl.gz", lines)
+
+    load_landing(fresh_server)
+
+    lengths = query(
+        fresh_server, "select event_id, length(properties__path) from raw_landing.events order by 1"
+    )
+    assert lengths == [("a", None), ("b", 5_000_000)]
+    assert rejected_lines(fresh_server) == 0
+
+
+def test_invalid_utf8_is_rejected_as_such_and_its_bytes_are_kept(fresh_server):
+    good = json.dumps(event("a")).encode()
+    bad = b'{"event_id": "b\xff", "event_type": "page_view", "occurred_at": "x"}'
+    write_events(fresh_server, "2026-01-01.jsonl.gz", [], raw=good + b"\n" + bad + b"\n")
+
+    load_landing(fresh_server)
+
+    [(raw_line, reason)] = query(
+        fresh_server, "select raw_line, reason from raw_landing._rejected_lines"
+    )
+    assert reason.startswith("not valid UTF-8")
+    assert raw_line.encode("utf-8").decode("unicode_escape").encode("latin-1") == bad
+
+
+def test_crlf_line_ends_and_a_byte_order_mark_load_like_any_file(fresh_server):
+    lines = [json.dumps(event(name)).encode() for name in ("a", "b")]
+    write_events(fresh_server, "2026-01-01.jsonl.gz", [], raw=b"\xef\xbb\xbf" + b"\r\n".join(lines))
+    marketing = landing_dir(fresh_server) / "marketing"
+    marketing.mkdir(parents=True)
+    (marketing / "2026-01-01.csv").write_bytes(
+        b"\xef\xbb\xbfdate,channel,campaign,spend,impressions,clicks\r\n"
+        b"2026-01-01,search,s1,1.00,10,1\r\n"
+    )
+
+    loaded = load_landing(fresh_server)
+
+    assert (loaded["events"], loaded["marketing_spend"]) == (2, 1)
+    assert rejected_lines(fresh_server) == 0
+
+
+def test_rejected_files_hold_each_unreadable_file_once_and_only_while_it_is(fresh_server):
+    write_events(fresh_server, "2026-01-01.jsonl.gz", [event("a")])
+    path = landing_dir(fresh_server) / "events" / "2026-01-01.jsonl.gz"
+    good = path.read_bytes()
+    path.write_bytes(good[:-8])
+
+    load_landing(fresh_server)
+    load_landing(fresh_server)
+    broken = query(fresh_server, "select file_name, reason from raw_landing._rejected_files")
+    path.write_bytes(good)
+    load_landing(fresh_server)
+
+    assert [name for name, _ in broken] == ["events/2026-01-01.jsonl.gz"]
+    assert query(fresh_server, "select count(*) from raw_landing._rejected_files") == [(0,)]
+    assert query(fresh_server, "select count(*) from raw_landing.events") == [(1,)]
+
+
+def test_a_bucket_that_does_not_exist_is_an_error_not_nothing_new(fresh_server):
+    from ingestion.load import LoadConfigurationError
+
+    with pytest.raises(LoadConfigurationError, match="does not exist"):
+        load(fresh_server, "landing", bucket_url=str(fresh_server.paths.data_dir / "nowhere"))

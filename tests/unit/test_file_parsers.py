@@ -117,3 +117,13 @@ def test_the_day_of_a_file_is_the_first_date_in_its_name():
 def test_a_kind_of_file_configured_wrong_says_what_is_missing(options, message):
     with pytest.raises(LoadConfigurationError, match=message):
         FileKind.from_config("t", options)
+
+
+def test_rejected_lines_are_logged_as_read_not_loaded(caplog):
+    """The log line comes before the load: it must not claim rows were loaded."""
+    content = lines({"id": "a", "at": "t"}, "{broken")
+
+    parse_file("events/x.jsonl.gz", EVENTS, None, lambda: gzip.compress(content))
+
+    assert "1 rows read, 1 lines set aside" in caplog.text
+    assert "loaded" not in caplog.text
