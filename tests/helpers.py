@@ -109,9 +109,9 @@ def run_dbt(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-def parse_project_copy(workspace: Path, files: dict[str, str]) -> Path:
-    """``dbt parse`` of a copy of the dbt project with ``files`` (path: text) added or replaced;
-    returns the copy's manifest.json. The real project is never touched."""
+def project_copy(workspace: Path, files: dict[str, str]) -> Path:
+    """A copy of the dbt project in ``workspace`` with ``files`` (path: text) added or replaced;
+    the real project is never touched."""
     source_root = PROJECT_ROOT / "dbt_project"
     project = workspace / "dbt_project"
     shutil.copytree(
@@ -126,11 +126,22 @@ def parse_project_copy(workspace: Path, files: dict[str, str]) -> Path:
     for relative_path, text in files.items():
         (project / relative_path).parent.mkdir(parents=True, exist_ok=True)
         (project / relative_path).write_text(text)
-    result = run_dbt(
-        "parse",
-        "--quiet",
+    return project
+
+
+def run_dbt_in_copy(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """dbt on a :func:`project_copy`, its target and logs beside the copy."""
+    workspace = project.parent
+    return run_dbt(
+        *args,
         *("--project-dir", str(project), "--profiles-dir", str(project)),
         *("--target-path", str(workspace / "target"), "--log-path", str(workspace / "logs")),
     )
+
+
+def parse_project_copy(workspace: Path, files: dict[str, str]) -> Path:
+    """``dbt parse`` of a copy of the dbt project with ``files`` (path: text) added or replaced;
+    returns the copy's manifest.json. The real project is never touched."""
+    result = run_dbt_in_copy(project_copy(workspace, files), "parse", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     return workspace / "target" / "manifest.json"

@@ -8,6 +8,7 @@ on the real project, and on a copy with deliberately bad files added, to show th
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -28,7 +29,33 @@ LAYER_PREFIXES = {
 }
 STAGING_NAME = re.compile(r"^stg_(?P<source>[a-z0-9]+(?:_[a-z0-9]+)*)__[a-z0-9]+(?:_[a-z0-9]+)*$")
 PRIMARY_KEY_PAIR = {"unique", "not_null"}
-COMPOUND_KEY_TEST = "unique_combination"
+COMPOUND_KEY_TEST = "unique_combination_of_columns"
+DBT_UTILS_GENERIC_TESTS = {
+    "accepted_range": ("column_name", "min_value", "max_value", "inclusive"),
+    "at_least_one": ("column_name", "group_by_columns"),
+    "cardinality_equality": ("column_name", "to", "field"),
+    "equal_rowcount": ("compare_model", "group_by_columns"),
+    "equality": ("compare_model", "compare_columns", "exclude_columns", "precision"),
+    "expression_is_true": ("expression", "column_name"),
+    "fewer_rows_than": ("compare_model", "group_by_columns"),
+    "mutually_exclusive_ranges": (
+        "lower_bound_column",
+        "upper_bound_column",
+        "partition_by",
+        "gaps",
+        "zero_length_range_allowed",
+    ),
+    "not_accepted_values": ("column_name", "values", "quote"),
+    "not_constant": ("column_name", "group_by_columns"),
+    "not_empty_string": ("column_name", "trim_whitespace"),
+    "not_null_proportion": ("column_name", "at_least", "at_most", "group_by_columns"),
+    "recency": ("field", "datepart", "interval", "ignore_time_component", "group_by_columns"),
+    "relationships_where": ("column_name", "to", "field", "from_condition", "to_condition"),
+    "sequential_values": ("column_name", "interval", "datepart", "group_by_columns"),
+    "unique_combination_of_columns": ("combination_of_columns", "quote_columns"),
+}
+"""dbt_utils' generic tests and their arguments (besides ``model``), as of dbt_utils 1.3."""
+GENERIC_TEST_SIGNATURE = re.compile(r"\{%-?\s*test\s+(?P<name>\w+)\s*\((?P<arguments>[^)]*)\)")
 
 
 def project_nodes(manifest: Manifest, resource_type: str) -> list[Node]:
@@ -99,7 +126,7 @@ def column_checked_by(test: Node) -> str | None:
 
 
 def has_primary_key_test(tests: Iterable[Node]) -> bool:
-    """``unique`` and ``not_null`` on one column, or our ``unique_combination`` on the model."""
+    """``unique`` and ``not_null`` on one column, or ``unique_combination_of_columns``."""
     checks_by_column: dict[str | None, set[str]] = {}
     for test in tests:
         name = test["test_metadata"]["name"]
@@ -133,7 +160,7 @@ def models_without_primary_key_test(manifest: Manifest) -> list[str]:
         violations.append(
             f"{model['path']}: model {model['name']} has no primary-key test{caveat}; add "
             "`unique` and `not_null` under `data_tests:` of its key column, or a model-level "
-            f"`unique_combination` test for a compound key, in {yml_hint(model)}."
+            f"`unique_combination_of_columns` test for a compound key, in {yml_hint(model)}."
         )
     return violations
 
@@ -309,6 +336,55 @@ def undocumented_resources(manifest: Manifest) -> list[str]:
     return violations
 
 
+def generic_test_signature(macro: Node) -> tuple[str, list[str]] | None:
+    """A ``{% test name(model, ...) %}`` block's name and argument names, besides ``model``."""
+    match = GENERIC_TEST_SIGNATURE.search(macro["macro_sql"])
+    if not match:
+        return None
+    names = [argument.split("=")[0].strip() for argument in match["arguments"].split(",")]
+    return match["name"], [name for name in names if name and name != "model"]
+
+
+def looks_like(name: str, other: str) -> bool:
+    """Names an analyst would take for one another: ``equal_row_count`` and ``equal_rowcount``."""
+    close = difflib.SequenceMatcher(None, name, other).ratio() >= 0.8
+    return close or name.startswith(other) or other.startswith(name)
+
+
+def generic_tests_unlike_dbt_utils(manifest: Manifest) -> list[str]:
+    """Rule: our generic tests that do what a dbt_utils test does carry its name and arguments.
+
+    Peer tools and reviewers recognise dbt_utils' tests, and switching to the package is then a
+    one-line change. A test dbt_utils does not have keeps a name of its own, unlike any of its.
+    """
+    project = manifest["metadata"]["project_name"]
+    violations = []
+    macros = sorted(manifest["macros"].values(), key=lambda m: m["original_file_path"])
+    for macro in macros:
+        signature = macro["package_name"] == project and generic_test_signature(macro)
+        if not signature:
+            continue
+        name, arguments = signature
+        where = f"{macro['original_file_path']}: generic test {name}"
+        if name in DBT_UTILS_GENERIC_TESTS:
+            expected = DBT_UTILS_GENERIC_TESTS[name]
+            if set(arguments) != set(expected):
+                violations.append(
+                    f"{where} shadows dbt_utils' {name} with other arguments "
+                    f"({', '.join(arguments)}); take exactly dbt_utils' ({', '.join(expected)}), "
+                    "or give the test a name of its own."
+                )
+            continue
+        for utils_name, expected in DBT_UTILS_GENERIC_TESTS.items():
+            if looks_like(name, utils_name):
+                violations.append(
+                    f"{where} looks like dbt_utils' {utils_name}; if it does the same, rename it "
+                    f"to {utils_name} with arguments ({', '.join(expected)}), else name it so "
+                    "that nobody takes it for that one."
+                )
+    return violations
+
+
 def check(rule: Rule, manifest: Manifest) -> None:
     """Fail with the rule and its messages only: a bare assert would repeat them as a repr."""
     violations = rule(manifest)
@@ -351,6 +427,10 @@ def test_everything_is_documented(manifest: Manifest) -> None:
     check(undocumented_resources, manifest)
 
 
+def test_generic_tests_copying_dbt_utils_have_its_names_and_arguments(manifest: Manifest) -> None:
+    check(generic_tests_unlike_dbt_utils, manifest)
+
+
 BAD_FILES = {
     # Opting out of the contract dbt_project.yml enforces on every mart, as a hurried analyst might.
     "models/marts/core/customers_bad.sql": (
@@ -359,6 +439,14 @@ BAD_FILES = {
     ),
     "models/staging/shop/stg_shop_customers_copy.sql": (
         "select * from {{ ref('stg_shop__customers') }}\n"
+    ),
+    # Copies of dbt_utils tests under other names and arguments, as the project once had.
+    "tests/generic/equal_row_count.sql": (
+        "{% test equal_row_count(model, compare_model) %}\nselect 1 where false\n{% endtest %}\n"
+    ),
+    "tests/generic/recency.sql": (
+        "{% test recency(model, field, datepart, interval, compare_model=none, compare_field=none)"
+        " %}\nselect 1 where false\n{% endtest %}\n"
     ),
     "models/staging/shop/_scratch__sources.yml": (
         "version: 2\nsources:\n  - name: scratch\n    schema: raw_scratch\n"
@@ -428,6 +516,17 @@ BAD_MART = "marts/core/customers_bad.sql"
             id="staging-without-source",
         ),
         pytest.param(
+            generic_tests_unlike_dbt_utils,
+            "tests/generic/equal_row_count.sql: generic test equal_row_count looks like dbt_utils'"
+            " equal_rowcount; if it does the same, rename it to equal_rowcount",
+            id="generic-test-named-unlike-dbt-utils",
+        ),
+        pytest.param(
+            generic_tests_unlike_dbt_utils,
+            "generic test recency shadows dbt_utils' recency with other arguments",
+            id="generic-test-shadowing-dbt-utils",
+        ),
+        pytest.param(
             sources_without_freshness,
             "source scratch.uploads has no freshness threshold",
             id="source-without-freshness",
@@ -455,9 +554,9 @@ def test_unique_and_not_null_on_different_columns_are_no_primary_key() -> None:
     assert not has_primary_key_test(tests)
 
 
-def test_unique_and_not_null_on_one_column_or_unique_combination_are_a_primary_key() -> None:
+def test_unique_and_not_null_on_one_column_or_a_unique_combination_are_a_primary_key() -> None:
     assert has_primary_key_test([generic_test("not_null", "id"), generic_test("unique", "id")])
-    assert has_primary_key_test([generic_test("unique_combination")])
+    assert has_primary_key_test([generic_test("unique_combination_of_columns")])
 
 
 @pytest.mark.parametrize(
