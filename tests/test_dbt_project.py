@@ -233,3 +233,30 @@ def test_every_built_column_is_documented(shop, dbt_env):
     ]
 
     assert undocumented == []
+
+
+def test_a_second_current_version_in_a_snapshot_fails_its_history_tests(shop, dbt_env):
+    server = shop["server"]
+    query(
+        server,
+        "insert into snapshots.snap_shop__customers select * from snapshots.snap_shop__customers"
+        " where dbt_valid_to is null and customer_id = (select min(customer_id)"
+        " from snapshots.snap_shop__customers)",
+    )
+    try:
+        tested = dbt(dbt_env, "test", "--select", "snap_shop__customers")
+    finally:
+        query(
+            server,
+            "delete from snapshots.snap_shop__customers as s"
+            " using snapshots.snap_shop__customers as twin"
+            " where s.dbt_scd_id = twin.dbt_scd_id and s.ctid > twin.ctid",
+        )
+
+    assert tested.returncode == 1
+    for test in (
+        "unique_snap_shop__customers_dbt_scd_id",
+        "snap_shop__customers_one_current_version_per_customer",
+        "mutually_exclusive_ranges_snap_shop__customers_",
+    ):
+        assert f"Failure in test {test}" in tested.stdout, tested.stdout[-3000:]

@@ -336,6 +336,45 @@ def undocumented_resources(manifest: Manifest) -> list[str]:
     return violations
 
 
+def snapshot_checks(snapshot: Node, tests: Iterable[Node]) -> dict[str, bool]:
+    """Which of the three history checks a snapshot's tests make."""
+    key = snapshot["config"]["unique_key"]
+    found = {"scd_id": set(), "current": False, "ranges": False}
+    for test in tests:
+        name, kwargs = test["test_metadata"]["name"], test["test_metadata"]["kwargs"]
+        column = column_checked_by(test)
+        if column == "dbt_scd_id" and name in PRIMARY_KEY_PAIR:
+            found["scd_id"].add(name)
+        where = (test["config"].get("where") or "").lower()
+        if name == "unique" and column == key and "dbt_valid_to is null" in where:
+            found["current"] = True
+        if name == "mutually_exclusive_ranges" and kwargs.get("partition_by") == key:
+            found["ranges"] = True
+    return {
+        "`unique` and `not_null` on dbt_scd_id (one row per version)": found["scd_id"]
+        == PRIMARY_KEY_PAIR,
+        f'`unique` on {key} with `config: {{where: "dbt_valid_to is null"}}` (one current '
+        "version per key)": found["current"],
+        f"`mutually_exclusive_ranges` from dbt_valid_from to coalesce(dbt_valid_to, <far future>)"
+        f" with partition_by {key} (no overlapping versions)": found["ranges"],
+    }
+
+
+def snapshots_without_history_tests(manifest: Manifest) -> list[str]:
+    """Rule: every snapshot is tested as history, since it is the only copy of past versions."""
+    tests = generic_tests_by_node(manifest)
+    violations = []
+    for snapshot in project_nodes(manifest, "snapshot"):
+        checks = snapshot_checks(snapshot, tests.get(snapshot["unique_id"], []))
+        missing = [check for check, present in checks.items() if not present]
+        if missing:
+            violations.append(
+                f"{snapshot['original_file_path']}: snapshot {snapshot['name']} lacks "
+                f"{'; '.join(missing)}; add them under its `data_tests:` in {yml_hint(snapshot)}."
+            )
+    return violations
+
+
 def generic_test_signature(macro: Node) -> tuple[str, list[str]] | None:
     """A ``{% test name(model, ...) %}`` block's name and argument names, besides ``model``."""
     match = GENERIC_TEST_SIGNATURE.search(macro["macro_sql"])
@@ -431,6 +470,10 @@ def test_generic_tests_copying_dbt_utils_have_its_names_and_arguments(manifest: 
     check(generic_tests_unlike_dbt_utils, manifest)
 
 
+def test_every_snapshot_is_tested_as_history(manifest: Manifest) -> None:
+    check(snapshots_without_history_tests, manifest)
+
+
 BAD_FILES = {
     # Opting out of the contract dbt_project.yml enforces on every mart, as a hurried analyst might.
     "models/marts/core/customers_bad.sql": (
@@ -447,6 +490,13 @@ BAD_FILES = {
     "tests/generic/recency.sql": (
         "{% test recency(model, field, datepart, interval, compare_model=none, compare_field=none)"
         " %}\nselect 1 where false\n{% endtest %}\n"
+    ),
+    # A snapshot with no tests at all.
+    "snapshots/scratch_snapshots.yml": (
+        "version: 2\nsnapshots:\n  - name: snap_scratch__products\n"
+        "    description: Versions of products.\n"
+        "    relation: ref('stg_shop__products')\n"
+        "    config: {unique_key: product_id, strategy: timestamp, updated_at: updated_at}\n"
     ),
     "models/staging/shop/_scratch__sources.yml": (
         "version: 2\nsources:\n  - name: scratch\n    schema: raw_scratch\n"
@@ -525,6 +575,12 @@ BAD_MART = "marts/core/customers_bad.sql"
             generic_tests_unlike_dbt_utils,
             "generic test recency shadows dbt_utils' recency with other arguments",
             id="generic-test-shadowing-dbt-utils",
+        ),
+        pytest.param(
+            snapshots_without_history_tests,
+            "snapshots/scratch_snapshots.yml: snapshot snap_scratch__products lacks `unique` and "
+            "`not_null` on dbt_scd_id (one row per version); `unique` on product_id with",
+            id="snapshot-without-tests",
         ),
         pytest.param(
             sources_without_freshness,
