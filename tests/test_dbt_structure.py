@@ -11,12 +11,18 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from helpers import parse_project_copy
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from warehouse.paths import PROJECT_ROOT
 
 Manifest = dict[str, Any]
 Node = dict[str, Any]
@@ -281,15 +287,50 @@ def sources_without_freshness(manifest: Manifest) -> list[str]:
         where = f"{source['original_file_path']}: source {source['source_name']}.{source['name']}"
         if not has_freshness_threshold(source):
             violations.append(
-                f"{where} has no freshness threshold; add `freshness: {{warn_after: {{count: 26, "
-                "period: hour}}` to the source or the table."
+                f"{where} has no freshness threshold; remove the `freshness` that overrides the "
+                "one every source gets from `sources: +freshness:` in dbt_project.yml."
             )
         # loaded_at_query is dbt's other way (1.10+) to say when a table was last loaded.
         if not (source.get("loaded_at_field") or source.get("loaded_at_query")):
             violations.append(
-                f"{where} has no loaded_at_field; add `loaded_at_field:` to the source, e.g. "
-                "to_timestamp(_dlt_load_id::double precision) for tables dlt loads."
+                f"{where} has no loaded_at_field; add `config: {{loaded_at_field: ...}}` to the "
+                "source, e.g. to_timestamp(_dlt_load_id::double precision) for tables dlt loads."
             )
+    return violations
+
+
+def source_entries(document: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
+    """Each source and source table of a YAML properties file, with a label for messages."""
+    for source in document.get("sources") or []:
+        yield f"source {source['name']}", source
+        for table in source.get("tables") or []:
+            yield f"source table {source['name']}.{table['name']}", table
+
+
+def freshness_set_outside_the_project_file(project_dir: Path) -> list[str]:
+    """Rule: freshness thresholds are set once, in dbt_project.yml, for every source table.
+
+    A properties file sets none (not even a copy of the same values), and keeps loaded_at_field
+    under `config:`, not at the top level dbt deprecates. (dbt 1.11 ignores `+loaded_at_field` in
+    dbt_project.yml, so the source's own file is the one place for it.)
+    """
+    violations = []
+    for path in sorted((project_dir / "models").rglob("*.yml")):
+        document = yaml.safe_load(path.read_text()) or {}
+        where = path.relative_to(project_dir).as_posix()
+        for label, entry in source_entries(document):
+            if "freshness" in entry or "freshness" in (entry.get("config") or {}):
+                violations.append(
+                    f"{where}: {label} sets its own freshness; delete it: every source gets its "
+                    "thresholds from `sources: elt_platform: +freshness:` in dbt_project.yml "
+                    "(an exception goes there too, under the source's path)."
+                )
+            for key in ("loaded_at_field", "loaded_at_query"):
+                if key in entry:
+                    violations.append(
+                        f"{where}: {label} has {key} at the top level, which dbt deprecates; "
+                        "move it under `config:`."
+                    )
     return violations
 
 
@@ -424,9 +465,13 @@ def generic_tests_unlike_dbt_utils(manifest: Manifest) -> list[str]:
     return violations
 
 
-def check(rule: Rule, manifest: Manifest) -> None:
+def version_bounds(specifiers: str) -> set[tuple[str, Version]]:
+    return {(s.operator, Version(s.version)) for s in SpecifierSet(specifiers)}
+
+
+def check(rule: Callable[[Any], list[str]], subject: Manifest | Path) -> None:
     """Fail with the rule and its messages only: a bare assert would repeat them as a repr."""
-    violations = rule(manifest)
+    violations = rule(subject)
     if violations:
         title = (rule.__doc__ or rule.__name__).splitlines()[0]
         listing = "\n".join(f"  - {violation}" for violation in violations)
@@ -460,6 +505,24 @@ def test_every_mart_has_an_enforced_contract(manifest: Manifest) -> None:
 
 def test_every_source_table_has_freshness(manifest: Manifest) -> None:
     check(sources_without_freshness, manifest)
+
+
+def test_source_freshness_is_set_once_in_dbt_project_yml() -> None:
+    check(freshness_set_outside_the_project_file, PROJECT_ROOT / "dbt_project")
+
+
+def test_the_project_requires_the_dbt_version_pyproject_pins() -> None:
+    """dbt stops with a clear message on a version the project was not written for."""
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    pin = next(d for d in pyproject["project"]["dependencies"] if d.startswith("dbt-core"))
+
+    required = project.get("require-dbt-version")
+
+    assert required, f"dbt_project.yml: add `require-dbt-version:` for pyproject.toml's {pin}"
+    assert version_bounds(",".join(required)) == version_bounds(pin.removeprefix("dbt-core")), (
+        f"dbt_project.yml: require-dbt-version {required} differs from pyproject.toml's {pin}"
+    )
 
 
 def test_everything_is_documented(manifest: Manifest) -> None:
@@ -498,19 +561,27 @@ BAD_FILES = {
         "    relation: ref('stg_shop__products')\n"
         "    config: {unique_key: product_id, strategy: timestamp, updated_at: updated_at}\n"
     ),
+    # Freshness in the deprecated top-level place, switched off for one table, no loaded_at_field.
     "models/staging/shop/_scratch__sources.yml": (
         "version: 2\nsources:\n  - name: scratch\n    schema: raw_scratch\n"
-        "    tables:\n      - name: uploads\n"
+        "    freshness: {warn_after: {count: 1, period: day}}\n"
+        "    tables:\n      - name: uploads\n        config: {freshness: null}\n"
     ),
 }
 """A mart on a source, a staging model on a staging model, a source with no freshness: no yml."""
 
 
 @pytest.fixture(scope="module")
-def bad_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
-    """The manifest of a copy of the project with ``BAD_FILES`` added."""
+def bad_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a parsed copy of the project with ``BAD_FILES`` added (dbt_project/)."""
     workspace = tmp_path_factory.mktemp("bad-project")
-    return json.loads(parse_project_copy(workspace, BAD_FILES).read_text())
+    parse_project_copy(workspace, BAD_FILES)
+    return workspace
+
+
+@pytest.fixture(scope="module")
+def bad_manifest(bad_workspace: Path) -> Manifest:
+    return json.loads((bad_workspace / "target" / "manifest.json").read_text())
 
 
 BAD_MART = "marts/core/customers_bad.sql"
@@ -598,6 +669,21 @@ def test_each_rule_reports_a_deliberately_bad_file(
     bad_manifest: Manifest, rule: Rule, expected: str
 ) -> None:
     violations = rule(bad_manifest)
+    assert any(expected in violation for violation in violations), "\n".join(violations)
+
+
+@pytest.mark.parametrize(
+    "expected",
+    [
+        "models/staging/shop/_scratch__sources.yml: source scratch sets its own freshness; delete"
+        " it: every source gets its thresholds from `sources: elt_platform: +freshness:`",
+        "source table scratch.uploads sets its own freshness",
+    ],
+)
+def test_the_freshness_rule_reports_a_properties_file_that_sets_its_own(
+    bad_workspace: Path, expected: str
+) -> None:
+    violations = freshness_set_outside_the_project_file(bad_workspace / "dbt_project")
     assert any(expected in violation for violation in violations), "\n".join(violations)
 
 
