@@ -260,3 +260,40 @@ def test_a_second_current_version_in_a_snapshot_fails_its_history_tests(shop, db
         "mutually_exclusive_ranges_snap_shop__customers_",
     ):
         assert f"Failure in test {test}" in tested.stdout, tested.stdout[-3000:]
+
+
+def test_every_model_has_the_same_rows_built_under_another_session_time_zone(shop, dbt_env):
+    """Laptops and servers run in different time zones; a session id, a day or a window must not
+    depend on it. Every intermediate model and mart is rebuilt from scratch under UTC, then
+    under New York's time zone, and compared row by row."""
+    server = shop["server"]
+    models = query(
+        server,
+        "select table_schema, table_name from information_schema.tables"
+        " where table_schema in ('intermediate', 'marts') order by 1, 2",
+    )
+    assert ("intermediate", "int_events_sessionised") in models
+    build = ("run", "--full-refresh", "--select", "path:models/intermediate", "path:models/marts")
+
+    utc = dbt({**dbt_env, "PGOPTIONS": "-c TimeZone=UTC"}, *build)
+    assert utc.returncode == 0, utc.stdout[-3000:]
+    query(server, "drop schema if exists built_in_utc cascade; create schema built_in_utc")
+    for schema, model in models:
+        query(server, f"create table built_in_utc.{model} as select * from {schema}.{model}")
+    new_york = dbt({**dbt_env, "PGOPTIONS": "-c TimeZone=America/New_York"}, *build)
+    assert new_york.returncode == 0, new_york.stdout[-3000:]
+
+    differing_rows = {
+        f"{schema}.{model}": query(
+            server,
+            f"""
+            select count(*) from (
+                (select * from {schema}.{model} except all select * from built_in_utc.{model})
+                union all
+                (select * from built_in_utc.{model} except all select * from {schema}.{model})
+            ) as differences
+            """,
+        )[0][0]
+        for schema, model in models
+    }
+    assert {model: rows for model, rows in differing_rows.items() if rows} == {}
