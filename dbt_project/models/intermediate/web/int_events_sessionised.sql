@@ -22,6 +22,7 @@ visitor_events as (
 
     from events
 
+    -- Events without a usable timestamp cannot be placed in a session: int_events_rejected.
     where occurred_at is not null
 
 ),
