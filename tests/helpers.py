@@ -9,6 +9,7 @@ registry's loads. The session's own server is also what the process environment 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,19 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 TEST_API_TOKEN = "test-payments-token"
 SHOP_DATABASE = "shop"
 """Where the tests put the demo shop: a database of its own on each throwaway server."""
+
+
+MONEY_COLUMN = re.compile(r"(^|_)(amount|price|spend|revenue|value|total|cost)(_|$)")
+"""Column names that hold money: amount, unit_price, spend, day_revenue, cart_value, ..."""
+FLOAT_TYPES = {"double precision", "double", "real", "float", "float4", "float8"}
+
+
+def is_float_money_column(column: str, data_type: str | None) -> bool:
+    """Whether a column named for money has a binary float type, which cannot hold cents
+    exactly (0.1 + 0.2 is not 0.3): money is ``numeric(p, 2)``."""
+    return bool(MONEY_COLUMN.search(column.lower())) and (data_type or "").strip().lower() in (
+        FLOAT_TYPES
+    )
 
 
 def shop_url(server: ThrowawayServer) -> str:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import (
     TEST_API_TOKEN,
     free_port,
+    is_float_money_column,
     load,
     query,
     run_dbt,
@@ -216,13 +218,21 @@ def test_a_duplicate_order_id_fails_the_build_and_keeps_the_good_mart(shop, dbt_
     assert mart_after == mart_before
 
 
-def test_every_built_column_is_documented(shop, dbt_env):
-    """The manifest only knows the columns the YAML lists; the catalog knows what was built."""
+@pytest.fixture(scope="module")
+def built_types(shop, dbt_env) -> dict[str, Any]:
+    """``dbt docs generate`` on the build: the manifest, and the catalog of what was built."""
     docs = dbt(dbt_env, "docs", "generate")
     assert docs.returncode == 0, docs.stdout[-3000:]
     target = Path(dbt_env["DBT_TARGET_PATH"])
-    manifest = json.loads((target / "manifest.json").read_text())
-    catalog = json.loads((target / "catalog.json").read_text())
+    return {
+        "manifest": json.loads((target / "manifest.json").read_text()),
+        "catalog": json.loads((target / "catalog.json").read_text()),
+    }
+
+
+def test_every_built_column_is_documented(built_types):
+    """The manifest only knows the columns the YAML lists; the catalog knows what was built."""
+    manifest, catalog = built_types["manifest"], built_types["catalog"]
 
     undocumented = [
         f"{node['original_file_path']}: column {column} of {node['name']} is not in its YAML"
@@ -233,6 +243,20 @@ def test_every_built_column_is_documented(shop, dbt_env):
     ]
 
     assert undocumented == []
+
+
+def test_no_built_column_holding_money_is_a_float(built_types):
+    """Raw may keep a float (a JSON number); staging casts money to numeric, and nothing after
+    it holds money as double precision or real."""
+    floats = [
+        f"{entry['metadata']['schema']}.{entry['metadata']['name']}.{column['name']}:"
+        f" {column['type']}"
+        for entry in built_types["catalog"]["nodes"].values()
+        for column in entry["columns"].values()
+        if is_float_money_column(column["name"], column["type"])
+    ]
+
+    assert floats == []
 
 
 def test_a_second_current_version_in_a_snapshot_fails_its_history_tests(shop, dbt_env):

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import parse_project_copy
+from helpers import is_float_money_column, parse_project_copy
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -377,6 +377,32 @@ def undocumented_resources(manifest: Manifest) -> list[str]:
     return violations
 
 
+def declared_column_types(node: Node) -> dict[str, str]:
+    """The types a node's YAML declares: columns' data_type, or a seed's column_types."""
+    types = {name: column.get("data_type") for name, column in node["columns"].items()}
+    types.update(node["config"].get("column_types") or {})
+    return {name: data_type for name, data_type in types.items() if data_type}
+
+
+def float_money_columns(manifest: Manifest) -> list[str]:
+    """Rule: money is never a float (double precision, real), which cannot hold cents exactly.
+
+    Declared types only (marts declare every column for their contracts); test_dbt_project.py
+    checks the built types of every model with the same rule.
+    """
+    violations = []
+    for resource_type in ("model", "seed", "snapshot"):
+        for node in project_nodes(manifest, resource_type):
+            for column, data_type in sorted(declared_column_types(node).items()):
+                if is_float_money_column(column, data_type):
+                    violations.append(
+                        f"{node['original_file_path']}: column {column} of {node['name']} holds "
+                        f"money as {data_type}; cast it to numeric(14, 2) where it enters "
+                        f"(staging) and declare data_type numeric(14, 2) in {yml_hint(node)}."
+                    )
+    return violations
+
+
 def snapshot_checks(snapshot: Node, tests: Iterable[Node]) -> dict[str, bool]:
     """Which of the three history checks a snapshot's tests make."""
     key = snapshot["config"]["unique_key"]
@@ -537,6 +563,10 @@ def test_every_snapshot_is_tested_as_history(manifest: Manifest) -> None:
     check(snapshots_without_history_tests, manifest)
 
 
+def test_no_money_column_is_declared_a_float(manifest: Manifest) -> None:
+    check(float_money_columns, manifest)
+
+
 BAD_FILES = {
     # Opting out of the contract dbt_project.yml enforces on every mart, as a hurried analyst might.
     "models/marts/core/customers_bad.sql": (
@@ -553,6 +583,13 @@ BAD_FILES = {
     "tests/generic/recency.sql": (
         "{% test recency(model, field, datepart, interval, compare_model=none, compare_field=none)"
         " %}\nselect 1 where false\n{% endtest %}\n"
+    ),
+    # A mart that keeps spend as a float.
+    "models/marts/reporting/fct_bad_spend.sql": "select 1.5::double precision as spend\n",
+    "models/marts/reporting/_bad__models.yml": (
+        "version: 2\nmodels:\n  - name: fct_bad_spend\n    description: Spend.\n"
+        "    columns:\n      - name: spend\n        description: Spend.\n"
+        "        data_type: double precision\n"
     ),
     # A snapshot with no tests at all.
     "snapshots/scratch_snapshots.yml": (
@@ -646,6 +683,12 @@ BAD_MART = "marts/core/customers_bad.sql"
             generic_tests_unlike_dbt_utils,
             "generic test recency shadows dbt_utils' recency with other arguments",
             id="generic-test-shadowing-dbt-utils",
+        ),
+        pytest.param(
+            float_money_columns,
+            "models/marts/reporting/fct_bad_spend.sql: column spend of fct_bad_spend holds money"
+            " as double precision; cast it to numeric(14, 2)",
+            id="float-money-column",
         ),
         pytest.param(
             snapshots_without_history_tests,

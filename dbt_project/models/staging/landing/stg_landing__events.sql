@@ -57,7 +57,8 @@ renamed as (
 
         ---------- numerics
         properties__quantity as quantity,
-        properties__cart_value as cart_value,
+        -- Raw keeps the JSON number as a float; money is exact decimals from here on.
+        cast(properties__cart_value as numeric(14, 2)) as cart_value,
 
         ---------- booleans
         coalesce(
