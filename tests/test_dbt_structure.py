@@ -377,6 +377,45 @@ def undocumented_resources(manifest: Manifest) -> list[str]:
     return violations
 
 
+def enforced_not_null_columns(node: Node) -> set[str]:
+    """Columns a contracted table constrains `not null`: Postgres enforces it on every insert."""
+    if not node["config"].get("contract", {}).get("enforced") or node["config"].get(
+        "materialized"
+    ) in ("view", "ephemeral"):
+        return set()
+    return {
+        name
+        for name, column in node["columns"].items()
+        if any(c["type"] == "not_null" for c in column.get("constraints", []))
+    }
+
+
+def compound_keys_with_nullable_columns(manifest: Manifest) -> list[str]:
+    """Rule: every column of a compound key is tested not_null (or constrained, in a contracted
+    table): `unique_combination_of_columns` lets a row with a null key part through."""
+    tests = generic_tests_by_node(manifest)
+    violations = []
+    for resource_type in ("model", "snapshot", "seed"):
+        for node in project_nodes(manifest, resource_type):
+            node_tests = tests.get(node["unique_id"], [])
+            not_null = {
+                column_checked_by(test)
+                for test in node_tests
+                if test["test_metadata"]["name"] == "not_null"
+            } | enforced_not_null_columns(node)
+            for test in node_tests:
+                if test["test_metadata"]["name"] != COMPOUND_KEY_TEST:
+                    continue
+                key = test["test_metadata"]["kwargs"].get("combination_of_columns") or []
+                for column in [column for column in key if column not in not_null]:
+                    violations.append(
+                        f"{node['original_file_path']}: column {column} of {node['name']} is "
+                        "part of its compound key but not tested not_null; add `- not_null` "
+                        f"under its `data_tests:` in {yml_hint(node)}."
+                    )
+    return violations
+
+
 def declared_column_types(node: Node) -> dict[str, str]:
     """The types a node's YAML declares: columns' data_type, or a seed's column_types."""
     types = {name: column.get("data_type") for name, column in node["columns"].items()}
@@ -567,6 +606,10 @@ def test_no_money_column_is_declared_a_float(manifest: Manifest) -> None:
     check(float_money_columns, manifest)
 
 
+def test_every_column_of_a_compound_key_is_not_null(manifest: Manifest) -> None:
+    check(compound_keys_with_nullable_columns, manifest)
+
+
 BAD_FILES = {
     # Opting out of the contract dbt_project.yml enforces on every mart, as a hurried analyst might.
     "models/marts/core/customers_bad.sql": (
@@ -590,6 +633,8 @@ BAD_FILES = {
         "version: 2\nmodels:\n  - name: fct_bad_spend\n    description: Spend.\n"
         "    columns:\n      - name: spend\n        description: Spend.\n"
         "        data_type: double precision\n"
+        "    data_tests:\n      - unique_combination_of_columns:\n"
+        "          arguments: {combination_of_columns: [spend]}\n"
     ),
     # A snapshot with no tests at all.
     "snapshots/scratch_snapshots.yml": (
@@ -689,6 +734,11 @@ BAD_MART = "marts/core/customers_bad.sql"
             "models/marts/reporting/fct_bad_spend.sql: column spend of fct_bad_spend holds money"
             " as double precision; cast it to numeric(14, 2)",
             id="float-money-column",
+        ),
+        pytest.param(
+            compound_keys_with_nullable_columns,
+            "column spend of fct_bad_spend is part of its compound key but not tested not_null",
+            id="compound-key-column-without-not-null",
         ),
         pytest.param(
             snapshots_without_history_tests,
