@@ -44,6 +44,30 @@ def is_float_money_column(column: str, data_type: str | None) -> bool:
     )
 
 
+CTE_START = re.compile(r"^(\w+)\s+as\s+\(", re.MULTILINE)
+IMPORT_CTE = re.compile(r"^\s*select\s+\*\s+from\s+\{\{\s*ref\(\s*['\"](\w+)['\"]\s*\)\s*\}\}")
+
+
+def ctes(sql: str) -> dict[str, str]:
+    """A model's CTEs, name: body, read from its SQL in our style (jaffle-shop's): each
+    ``name as (`` starts a line, its body runs to the matching parenthesis."""
+    found = {}
+    for match in CTE_START.finditer(sql):
+        depth = 1
+        for index in range(match.end(), len(sql)):
+            depth += {"(": 1, ")": -1}.get(sql[index], 0)
+            if depth == 0:
+                found[match[1]] = sql[match.end() : index]
+                break
+    return found
+
+
+def imported_models(sql: str) -> dict[str, str]:
+    """A model's import CTEs (``orders as (select * from {{ ref('stg_shop__orders') }})``):
+    CTE name: the model it imports."""
+    return {name: match[1] for name, body in ctes(sql).items() if (match := IMPORT_CTE.match(body))}
+
+
 def shop_url(server: ThrowawayServer) -> str:
     return server.url(SHOP_DATABASE)
 

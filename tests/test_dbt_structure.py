@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import is_float_money_column, parse_project_copy
+from helpers import ctes, imported_models, is_float_money_column, parse_project_copy
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -377,6 +377,41 @@ def undocumented_resources(manifest: Manifest) -> list[str]:
     return violations
 
 
+FIRST_FROM = re.compile(r"\bfrom\s+(\w+)", re.IGNORECASE)
+GROUP_BY = re.compile(r"\bgroup\s+by\s+(.+?)\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def summaries(model: Node) -> Iterable[tuple[str, str, tuple[str, ...]]]:
+    """The model's ``*_summary`` CTEs (STYLE.md: aggregate in a ``*_summary`` CTE before
+    joining) that group an imported model: the CTE, the model it groups, and the key."""
+    sql = model["raw_code"]
+    imports = imported_models(sql)
+    for name, body in ctes(sql).items():
+        source, group = FIRST_FROM.search(body), GROUP_BY.search(body)
+        if not name.endswith("_summary") or not source or not group:
+            continue
+        if source[1] in imports:
+            key = tuple(sorted(part.strip().split(".")[-1] for part in group[1].split(",")))
+            yield name, imports[source[1]], key
+
+
+def summaries_computed_twice(manifest: Manifest) -> list[str]:
+    """Rule: a model is summarised by a key in one place, not copied into each model that needs
+    the summary (two copies drift apart: one gains a filter the other lacks)."""
+    first_seen: dict[tuple[str, tuple[str, ...]], Node] = {}
+    violations = []
+    for model in project_nodes(manifest, "model"):
+        for cte, summarised, key in summaries(model):
+            first = first_seen.setdefault((summarised, key), model)
+            if first is not model:
+                violations.append(
+                    f"{model['path']}: CTE {cte} summarises {summarised} by {', '.join(key)}, "
+                    f"as {first['path']} already does; summarise it once, in an intermediate "
+                    "model, and select from that in both."
+                )
+    return violations
+
+
 def enforced_not_null_columns(node: Node) -> set[str]:
     """Columns a contracted table constrains `not null`: Postgres enforces it on every insert."""
     if not node["config"].get("contract", {}).get("enforced") or node["config"].get(
@@ -610,6 +645,10 @@ def test_every_column_of_a_compound_key_is_not_null(manifest: Manifest) -> None:
     check(compound_keys_with_nullable_columns, manifest)
 
 
+def test_no_summary_is_computed_in_two_models(manifest: Manifest) -> None:
+    check(summaries_computed_twice, manifest)
+
+
 BAD_FILES = {
     # Opting out of the contract dbt_project.yml enforces on every mart, as a hurried analyst might.
     "models/marts/core/customers_bad.sql": (
@@ -635,6 +674,12 @@ BAD_FILES = {
         "        data_type: double precision\n"
         "    data_tests:\n      - unique_combination_of_columns:\n"
         "          arguments: {combination_of_columns: [spend]}\n"
+    ),
+    # Refunds summed per payment a second time, beside int_payments_enriched.
+    "models/marts/core/fct_refunded_payments.sql": (
+        "with\n\nrefunds as (\n\n    select * from {{ ref('stg_payments__refunds') }}\n\n),\n\n"
+        "refunds_summary as (\n\n    select payment_id, sum(amount) as amount_refunded\n"
+        "    from refunds\n    group by payment_id\n\n)\n\nselect * from refunds_summary\n"
     ),
     # A snapshot with no tests at all.
     "snapshots/scratch_snapshots.yml": (
@@ -739,6 +784,13 @@ BAD_MART = "marts/core/customers_bad.sql"
             compound_keys_with_nullable_columns,
             "column spend of fct_bad_spend is part of its compound key but not tested not_null",
             id="compound-key-column-without-not-null",
+        ),
+        pytest.param(
+            summaries_computed_twice,
+            "marts/core/fct_refunded_payments.sql: CTE refunds_summary summarises"
+            " stg_payments__refunds by payment_id, as intermediate/core/int_payments_enriched.sql"
+            " already does",
+            id="summary-computed-twice",
         ),
         pytest.param(
             snapshots_without_history_tests,
