@@ -9,13 +9,16 @@ and ``make run`` would.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import (
     TEST_API_TOKEN,
+    ctes,
     free_port,
+    imported_models,
     is_float_money_column,
     load,
     query,
@@ -257,6 +260,38 @@ def test_no_built_column_holding_money_is_a_float(built_types):
     ]
 
     assert floats == []
+
+
+BARE_CAST = re.compile(r"cast\(\s*(?:(\w+)\.)?(\w+)\s+as\s+([\w\s(),]+?)\)\s+as\s+\w+", re.I)
+TYPE_NAMES = {"timestamptz": "timestampwithtimezone", "int8": "bigint", "bool": "boolean"}
+
+
+def same_type(cast_type: str, built_type: str) -> bool:
+    normal = [re.sub(r"\s+", "", name.lower()) for name in (cast_type, built_type)]
+    return TYPE_NAMES.get(normal[0], normal[0]) == TYPE_NAMES.get(normal[1], normal[1])
+
+
+def test_no_model_casts_a_column_to_the_type_its_parent_built(built_types):
+    """A cast of a parent's column to the type it already has is noise that hides the casts
+    that matter; a mart's contract checks its types anyway."""
+    manifest, catalog = built_types["manifest"], built_types["catalog"]
+    redundant = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node["package_name"] != "elt_platform":
+            continue
+        imports = imported_models(node["raw_code"])
+        for cte, body in ctes(node["raw_code"]).items():
+            sources = re.findall(r"\b(?:from|join)\s+(\w+)", body, re.I)
+            for qualifier, column, cast_type in BARE_CAST.findall(body):
+                parent = imports.get(qualifier or (sources[0] if len(sources) == 1 else ""))
+                built = catalog["nodes"].get(f"model.elt_platform.{parent}", {}).get("columns", {})
+                if column in built and same_type(cast_type, built[column]["type"]):
+                    redundant.append(
+                        f"{node['original_file_path']}: CTE {cte} casts {column} to {cast_type},"
+                        f" the type {parent} already gives it"
+                    )
+
+    assert redundant == []
 
 
 def test_a_second_current_version_in_a_snapshot_fails_its_history_tests(shop, dbt_env):
