@@ -10,7 +10,7 @@
     {%- if target.name == 'dev' and days is not none %}
     where {{ column_name }} >= (
         select {{ dbt.dateadd('day', -1 * (days | int), 'max(' ~ column_name ~ ')') }}
-        from {{ relation }}
+        from {{ relation }} as newest
     )
     {%- endif -%}
 {% endmacro %}

@@ -68,7 +68,7 @@ events_daily as (
 
     where events.customer_id is not null
 
-    group by 1, 2
+    group by events.customer_id, {{ to_utc_date('events.occurred_at') }}
 
 ),
 
@@ -86,7 +86,7 @@ orders_daily as (
     inner join rebuilt_days
         on orders.ordered_date = rebuilt_days.activity_date
 
-    group by 1, 2
+    group by orders.customer_id, orders.ordered_date
 
 ),
 
