@@ -356,3 +356,42 @@ def test_every_model_has_the_same_rows_built_under_another_session_time_zone(sho
         for schema, model in models
     }
     assert {model: rows for model, rows in differing_rows.items() if rows} == {}
+
+
+def test_a_first_build_with_dev_days_leaves_no_day_wrong(shop, dbt_env):
+    """``dev_days`` cuts events to the last days: a first build of the daily mart with it must
+    not write older days from orders alone, and the next build without it must leave every day
+    as a full build has it, with no --full-refresh."""
+    server = shop["server"]
+    query(
+        server,
+        "drop table if exists built_in_full.fct_daily_activity; create schema if not exists"
+        " built_in_full; create table built_in_full.fct_daily_activity as"
+        " select * from marts.fct_daily_activity; drop table marts.fct_daily_activity",
+    )
+    daily_mart = ("--select", "+fct_daily_activity")
+
+    dev = dbt(dbt_env, "build", *daily_mart, "--vars", "{dev_days: 2}")
+    assert dev.returncode == 0, dev.stdout[-3000:]
+    first_event_day = query(
+        server, "select min(timezone('UTC', occurred_at))::date from staging.stg_landing__events"
+    )[0][0]
+    dev_days = query(server, "select distinct activity_date from marts.fct_daily_activity")
+    following = dbt(dbt_env, "build", *daily_mart)
+    assert following.returncode == 0, following.stdout[-3000:]
+    differences = query(
+        server,
+        """
+        select count(*) from (
+            (select * from marts.fct_daily_activity
+             except all select * from built_in_full.fct_daily_activity)
+            union all
+            (select * from built_in_full.fct_daily_activity
+             except all select * from marts.fct_daily_activity)
+        ) as differences
+        """,
+    )[0][0]
+
+    assert dev_days, "the dev_days build wrote no day at all"
+    assert min(day for (day,) in dev_days) >= first_event_day
+    assert differences == 0
