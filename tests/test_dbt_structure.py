@@ -220,6 +220,27 @@ def staging_models_not_on_one_source(manifest: Manifest) -> list[str]:
     return violations
 
 
+def sources_read_by_several_models(manifest: Manifest) -> list[str]:
+    """Rule: each source table is read by one model, its staging model (dbt-project-evaluator's
+    source fanout), so raw is renamed, cast and cleaned once and every other model agrees."""
+    readers: dict[str, list[Node]] = {}
+    for model in project_nodes(manifest, "model"):
+        for parent in model["depends_on"]["nodes"]:
+            if parent.startswith("source."):
+                readers.setdefault(parent, []).append(model)
+    violations = []
+    for source_id, models in sorted(readers.items()):
+        if len(models) > 1:
+            names = ", ".join(model["name"] for model in models)
+            source = manifest["sources"][source_id]
+            violations.append(
+                f"{source['original_file_path']}: source {source_label(manifest, source_id)} is "
+                f"read by {len(models)} models ({names}); read it in one staging model and "
+                "ref() that everywhere else."
+            )
+    return violations
+
+
 RENAME = "rename the file and its .yml entry, or move it to the folder its prefix names."
 
 
@@ -596,6 +617,10 @@ def test_each_staging_model_reads_one_source_and_no_staging_model(manifest: Mani
     check(staging_models_not_on_one_source, manifest)
 
 
+def test_each_source_table_is_read_by_one_model(manifest: Manifest) -> None:
+    check(sources_read_by_several_models, manifest)
+
+
 def test_model_names_match_their_folder(manifest: Manifest) -> None:
     check(models_named_against_their_folder, manifest)
 
@@ -719,7 +744,9 @@ BAD_FILES = {
         "    tables:\n      - name: uploads\n        config: {freshness: null}\n"
     ),
 }
-"""A mart on a source, a staging model on a staging model, a source with no freshness: no yml."""
+"""One file (or a few) breaking each rule: a mart on a source with no yml, a staging model on a
+staging model, a source with its own freshness, copies of dbt_utils tests under other names, a
+float money column in a compound key, a summary computed twice, a snapshot without tests."""
 
 
 @pytest.fixture(scope="module")
@@ -781,6 +808,11 @@ BAD_MART = "marts/core/customers_bad.sql"
             staging_models_not_on_one_source,
             "must not depend on another staging model (reads stg_shop__customers)",
             id="staging-on-staging",
+        ),
+        pytest.param(
+            sources_read_by_several_models,
+            "source shop.customers is read by 2 models (customers_bad, stg_shop__customers)",
+            id="source-read-by-two-models",
         ),
         pytest.param(
             staging_models_not_on_one_source,
