@@ -309,8 +309,8 @@ def sources_without_freshness(manifest: Manifest) -> list[str]:
         where = f"{source['original_file_path']}: source {source['source_name']}.{source['name']}"
         if not has_freshness_threshold(source):
             violations.append(
-                f"{where} has no freshness threshold; remove the `freshness` that overrides the "
-                "one every source gets from `sources: +freshness:` in dbt_project.yml."
+                f"{where} has no freshness threshold; set `+freshness:` under `sources:` in "
+                "dbt_project.yml, and delete any `freshness` in the source's file overriding it."
             )
         # loaded_at_query is dbt's other way (1.10+) to say when a table was last loaded.
         if not (source.get("loaded_at_field") or source.get("loaded_at_query")):
