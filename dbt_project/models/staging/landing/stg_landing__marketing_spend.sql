@@ -1,7 +1,8 @@
 -- Marketing spend by day, channel and campaign. Money must be readable and in EUR before
 -- anything sums it: a spend dlt could not read as a number (kept in raw's spend__v_text, with
 -- spend null) or in another currency fails this model's tests, which stops the reports built on
--- it until the file is corrected (README, "Bad values"). The same rule holds for payments.
+-- it until a corrected row arrives (raw merges on date, channel and campaign; README, "Bad
+-- values"). The same rule holds for payments.
 
 with
 
