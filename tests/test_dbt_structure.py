@@ -1,9 +1,11 @@
 """Structure rules for the dbt project, read from its manifest: our dbt-project-evaluator.
 
-Each rule is a small pure function from a parsed ``manifest.json`` to a list of violations, one
-analyst-readable message each: the file, what is wrong and how to fix it. The tests run every rule
-on the real project, and on a copy with deliberately bad files added, to show that each one bites.
-``dbt parse`` is all they need: no database.
+Each rule is a small pure function from a parsed ``manifest.json`` (or, for where freshness is
+set, the project's properties files) to a list of violations, one analyst-readable message each:
+the file, what is wrong and how to fix it. The tests run every rule on the real project, and on a
+copy with deliberately bad files added, to show that each one bites. ``dbt parse`` is all they
+need: no database. (What only a build can show, such as built column types, is checked in
+``test_dbt_project.py``.)
 """
 
 from __future__ import annotations
