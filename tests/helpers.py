@@ -9,6 +9,7 @@ registry's loads. The session's own server is also what the process environment 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,43 @@ DBT = str(Path(sys.executable).with_name("dbt"))
 TEST_API_TOKEN = "test-payments-token"
 SHOP_DATABASE = "shop"
 """Where the tests put the demo shop: a database of its own on each throwaway server."""
+
+
+MONEY_COLUMN = re.compile(r"(^|_)(amount|price|spend|revenue|value|total|cost)(_|$)")
+"""Column names that hold money: amount, unit_price, spend, day_revenue, cart_value, ..."""
+FLOAT_TYPES = {"double precision", "double", "real", "float", "float4", "float8"}
+
+
+def is_float_money_column(column: str, data_type: str | None) -> bool:
+    """Whether a column named for money has a binary float type, which cannot hold cents
+    exactly (0.1 + 0.2 is not 0.3): money is ``numeric(p, 2)``."""
+    return bool(MONEY_COLUMN.search(column.lower())) and (data_type or "").strip().lower() in (
+        FLOAT_TYPES
+    )
+
+
+CTE_START = re.compile(r"^(\w+)\s+as\s+\(", re.MULTILINE)
+IMPORT_CTE = re.compile(r"^\s*select\s+\*\s+from\s+\{\{\s*ref\(\s*['\"](\w+)['\"]\s*\)\s*\}\}")
+
+
+def ctes(sql: str) -> dict[str, str]:
+    """A model's CTEs, name: body, read from its SQL in our style (jaffle-shop's): each
+    ``name as (`` starts a line, its body runs to the matching parenthesis."""
+    found = {}
+    for match in CTE_START.finditer(sql):
+        depth = 1
+        for index in range(match.end(), len(sql)):
+            depth += {"(": 1, ")": -1}.get(sql[index], 0)
+            if depth == 0:
+                found[match[1]] = sql[match.end() : index]
+                break
+    return found
+
+
+def imported_models(sql: str) -> dict[str, str]:
+    """A model's import CTEs (``orders as (select * from {{ ref('stg_shop__orders') }})``):
+    CTE name: the model it imports."""
+    return {name: match[1] for name, body in ctes(sql).items() if (match := IMPORT_CTE.match(body))}
 
 
 def shop_url(server: ThrowawayServer) -> str:
@@ -152,9 +190,9 @@ def run_dbt(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-def parse_project_copy(workspace: Path, files: dict[str, str]) -> Path:
-    """``dbt parse`` of a copy of the dbt project with ``files`` (path: text) added or replaced;
-    returns the copy's manifest.json. The real project is never touched."""
+def project_copy(workspace: Path, files: dict[str, str]) -> Path:
+    """A copy of the dbt project in ``workspace`` with ``files`` (path: text) added or replaced;
+    the real project is never touched."""
     source_root = PROJECT_ROOT / "dbt_project"
     project = workspace / "dbt_project"
     shutil.copytree(
@@ -169,11 +207,22 @@ def parse_project_copy(workspace: Path, files: dict[str, str]) -> Path:
     for relative_path, text in files.items():
         (project / relative_path).parent.mkdir(parents=True, exist_ok=True)
         (project / relative_path).write_text(text)
-    result = run_dbt(
-        "parse",
-        "--quiet",
+    return project
+
+
+def run_dbt_in_copy(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """dbt on a :func:`project_copy`, its target and logs beside the copy."""
+    workspace = project.parent
+    return run_dbt(
+        *args,
         *("--project-dir", str(project), "--profiles-dir", str(project)),
         *("--target-path", str(workspace / "target"), "--log-path", str(workspace / "logs")),
     )
+
+
+def parse_project_copy(workspace: Path, files: dict[str, str]) -> Path:
+    """``dbt parse`` of a copy of the dbt project with ``files`` (path: text) added or replaced;
+    returns the copy's manifest.json. The real project is never touched."""
+    result = run_dbt_in_copy(project_copy(workspace, files), "parse", "--quiet")
     assert result.returncode == 0, result.stdout + result.stderr
     return workspace / "target" / "manifest.json"

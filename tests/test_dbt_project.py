@@ -9,12 +9,17 @@ and ``make run`` would.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import (
     TEST_API_TOKEN,
+    ctes,
     free_port,
+    imported_models,
+    is_float_money_column,
     load,
     query,
     run_dbt,
@@ -216,13 +221,21 @@ def test_a_duplicate_order_id_fails_the_build_and_keeps_the_good_mart(shop, dbt_
     assert mart_after == mart_before
 
 
-def test_every_built_column_is_documented(shop, dbt_env):
-    """The manifest only knows the columns the YAML lists; the catalog knows what was built."""
+@pytest.fixture(scope="module")
+def built_types(shop, dbt_env) -> dict[str, Any]:
+    """``dbt docs generate`` on the build: the manifest, and the catalog of what was built."""
     docs = dbt(dbt_env, "docs", "generate")
     assert docs.returncode == 0, docs.stdout[-3000:]
     target = Path(dbt_env["DBT_TARGET_PATH"])
-    manifest = json.loads((target / "manifest.json").read_text())
-    catalog = json.loads((target / "catalog.json").read_text())
+    return {
+        "manifest": json.loads((target / "manifest.json").read_text()),
+        "catalog": json.loads((target / "catalog.json").read_text()),
+    }
+
+
+def test_every_built_column_is_documented(built_types):
+    """The manifest only knows the columns the YAML lists; the catalog knows what was built."""
+    manifest, catalog = built_types["manifest"], built_types["catalog"]
 
     undocumented = [
         f"{node['original_file_path']}: column {column} of {node['name']} is not in its YAML"
@@ -233,3 +246,152 @@ def test_every_built_column_is_documented(shop, dbt_env):
     ]
 
     assert undocumented == []
+
+
+def test_no_built_column_holding_money_is_a_float(built_types):
+    """Raw may keep a float (a JSON number); staging casts money to numeric, and nothing after
+    it holds money as double precision or real."""
+    floats = [
+        f"{entry['metadata']['schema']}.{entry['metadata']['name']}.{column['name']}:"
+        f" {column['type']}"
+        for entry in built_types["catalog"]["nodes"].values()
+        for column in entry["columns"].values()
+        if is_float_money_column(column["name"], column["type"])
+    ]
+
+    assert floats == []
+
+
+BARE_CAST = re.compile(r"cast\(\s*(?:(\w+)\.)?(\w+)\s+as\s+([\w\s(),]+?)\)\s+as\s+\w+", re.I)
+TYPE_NAMES = {"timestamptz": "timestampwithtimezone", "int8": "bigint", "bool": "boolean"}
+
+
+def same_type(cast_type: str, built_type: str) -> bool:
+    normal = [re.sub(r"\s+", "", name.lower()) for name in (cast_type, built_type)]
+    return TYPE_NAMES.get(normal[0], normal[0]) == TYPE_NAMES.get(normal[1], normal[1])
+
+
+def test_no_model_casts_a_column_to_the_type_its_parent_built(built_types):
+    """A cast of a parent's column to the type it already has is noise that hides the casts
+    that matter; a mart's contract checks its types anyway."""
+    manifest, catalog = built_types["manifest"], built_types["catalog"]
+    redundant = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node["package_name"] != "elt_platform":
+            continue
+        imports = imported_models(node["raw_code"])
+        for cte, body in ctes(node["raw_code"]).items():
+            sources = re.findall(r"\b(?:from|join)\s+(\w+)", body, re.I)
+            for qualifier, column, cast_type in BARE_CAST.findall(body):
+                parent = imports.get(qualifier or (sources[0] if len(sources) == 1 else ""))
+                built = catalog["nodes"].get(f"model.elt_platform.{parent}", {}).get("columns", {})
+                if column in built and same_type(cast_type, built[column]["type"]):
+                    redundant.append(
+                        f"{node['original_file_path']}: CTE {cte} casts {column} to {cast_type},"
+                        f" the type {parent} already gives it"
+                    )
+
+    assert redundant == []
+
+
+def test_a_second_current_version_in_a_snapshot_fails_its_history_tests(shop, dbt_env):
+    server = shop["server"]
+    query(
+        server,
+        "insert into snapshots.snap_shop__customers select * from snapshots.snap_shop__customers"
+        " where dbt_valid_to is null and customer_id = (select min(customer_id)"
+        " from snapshots.snap_shop__customers)",
+    )
+    try:
+        tested = dbt(dbt_env, "test", "--select", "snap_shop__customers")
+    finally:
+        query(
+            server,
+            "delete from snapshots.snap_shop__customers as s"
+            " using snapshots.snap_shop__customers as twin"
+            " where s.dbt_scd_id = twin.dbt_scd_id and s.ctid > twin.ctid",
+        )
+
+    assert tested.returncode == 1
+    for test in (
+        "unique_snap_shop__customers_dbt_scd_id",
+        "snap_shop__customers_one_current_version_per_customer",
+        "mutually_exclusive_ranges_snap_shop__customers_",
+    ):
+        assert f"Failure in test {test}" in tested.stdout, tested.stdout[-3000:]
+
+
+def test_every_model_has_the_same_rows_built_under_another_session_time_zone(shop, dbt_env):
+    """Laptops and servers run in different time zones; a session id, a day or a window must not
+    depend on it. Every intermediate model and mart is rebuilt from scratch under UTC, then
+    under New York's time zone, and compared row by row."""
+    server = shop["server"]
+    models = query(
+        server,
+        "select table_schema, table_name from information_schema.tables"
+        " where table_schema in ('intermediate', 'marts') order by 1, 2",
+    )
+    assert ("intermediate", "int_events_sessionised") in models
+    build = ("run", "--full-refresh", "--select", "path:models/intermediate", "path:models/marts")
+
+    utc = dbt({**dbt_env, "PGOPTIONS": "-c TimeZone=UTC"}, *build)
+    assert utc.returncode == 0, utc.stdout[-3000:]
+    query(server, "drop schema if exists built_in_utc cascade; create schema built_in_utc")
+    for schema, model in models:
+        query(server, f"create table built_in_utc.{model} as select * from {schema}.{model}")
+    new_york = dbt({**dbt_env, "PGOPTIONS": "-c TimeZone=America/New_York"}, *build)
+    assert new_york.returncode == 0, new_york.stdout[-3000:]
+
+    differing_rows = {
+        f"{schema}.{model}": query(
+            server,
+            f"""
+            select count(*) from (
+                (select * from {schema}.{model} except all select * from built_in_utc.{model})
+                union all
+                (select * from built_in_utc.{model} except all select * from {schema}.{model})
+            ) as differences
+            """,
+        )[0][0]
+        for schema, model in models
+    }
+    assert {model: rows for model, rows in differing_rows.items() if rows} == {}
+
+
+def test_a_first_build_with_dev_days_leaves_no_day_wrong(shop, dbt_env):
+    """``dev_days`` cuts events to the last days: a first build of the daily mart with it must
+    not write older days from orders alone, and the next build without it must leave every day
+    as a full build has it, with no --full-refresh."""
+    server = shop["server"]
+    query(
+        server,
+        "drop table if exists built_in_full.fct_daily_activity; create schema if not exists"
+        " built_in_full; create table built_in_full.fct_daily_activity as"
+        " select * from marts.fct_daily_activity; drop table marts.fct_daily_activity",
+    )
+    daily_mart = ("--select", "+fct_daily_activity")
+
+    dev = dbt(dbt_env, "build", *daily_mart, "--vars", "{dev_days: 2}")
+    assert dev.returncode == 0, dev.stdout[-3000:]
+    first_event_day = query(
+        server, "select min(timezone('UTC', occurred_at))::date from staging.stg_landing__events"
+    )[0][0]
+    dev_days = query(server, "select distinct activity_date from marts.fct_daily_activity")
+    following = dbt(dbt_env, "build", *daily_mart)
+    assert following.returncode == 0, following.stdout[-3000:]
+    differences = query(
+        server,
+        """
+        select count(*) from (
+            (select * from marts.fct_daily_activity
+             except all select * from built_in_full.fct_daily_activity)
+            union all
+            (select * from built_in_full.fct_daily_activity
+             except all select * from marts.fct_daily_activity)
+        ) as differences
+        """,
+    )[0][0]
+
+    assert dev_days, "the dev_days build wrote no day at all"
+    assert min(day for (day,) in dev_days) >= first_event_day
+    assert differences == 0

@@ -1,21 +1,31 @@
 """Structure rules for the dbt project, read from its manifest: our dbt-project-evaluator.
 
-Each rule is a small pure function from a parsed ``manifest.json`` to a list of violations, one
-analyst-readable message each: the file, what is wrong and how to fix it. The tests run every rule
-on the real project, and on a copy with deliberately bad files added, to show that each one bites.
-``dbt parse`` is all they need: no database.
+Each rule is a small pure function from a parsed ``manifest.json`` (or, for where freshness is
+set, the project's properties files) to a list of violations, one analyst-readable message each:
+the file, what is wrong and how to fix it. The tests run every rule on the real project, and on a
+copy with deliberately bad files added, to show that each one bites. ``dbt parse`` is all they
+need: no database. (What only a build can show, such as built column types, is checked in
+``test_dbt_project.py``.)
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
+import tomllib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import parse_project_copy
+import yaml
+from helpers import ctes, imported_models, is_float_money_column, parse_project_copy
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+from sqlfluff.core import FluffConfig, Linter
+
+from warehouse.paths import PROJECT_ROOT
 
 Manifest = dict[str, Any]
 Node = dict[str, Any]
@@ -28,7 +38,33 @@ LAYER_PREFIXES = {
 }
 STAGING_NAME = re.compile(r"^stg_(?P<source>[a-z0-9]+(?:_[a-z0-9]+)*)__[a-z0-9]+(?:_[a-z0-9]+)*$")
 PRIMARY_KEY_PAIR = {"unique", "not_null"}
-COMPOUND_KEY_TEST = "unique_combination"
+COMPOUND_KEY_TEST = "unique_combination_of_columns"
+DBT_UTILS_GENERIC_TESTS = {
+    "accepted_range": ("column_name", "min_value", "max_value", "inclusive"),
+    "at_least_one": ("column_name", "group_by_columns"),
+    "cardinality_equality": ("column_name", "to", "field"),
+    "equal_rowcount": ("compare_model", "group_by_columns"),
+    "equality": ("compare_model", "compare_columns", "exclude_columns", "precision"),
+    "expression_is_true": ("expression", "column_name"),
+    "fewer_rows_than": ("compare_model", "group_by_columns"),
+    "mutually_exclusive_ranges": (
+        "lower_bound_column",
+        "upper_bound_column",
+        "partition_by",
+        "gaps",
+        "zero_length_range_allowed",
+    ),
+    "not_accepted_values": ("column_name", "values", "quote"),
+    "not_constant": ("column_name", "group_by_columns"),
+    "not_empty_string": ("column_name", "trim_whitespace"),
+    "not_null_proportion": ("column_name", "at_least", "at_most", "group_by_columns"),
+    "recency": ("field", "datepart", "interval", "ignore_time_component", "group_by_columns"),
+    "relationships_where": ("column_name", "to", "field", "from_condition", "to_condition"),
+    "sequential_values": ("column_name", "interval", "datepart", "group_by_columns"),
+    "unique_combination_of_columns": ("combination_of_columns", "quote_columns"),
+}
+"""dbt_utils' generic tests and their arguments (besides ``model``), as of dbt_utils 1.3."""
+GENERIC_TEST_SIGNATURE = re.compile(r"\{%-?\s*test\s+(?P<name>\w+)\s*\((?P<arguments>[^)]*)\)")
 
 
 def project_nodes(manifest: Manifest, resource_type: str) -> list[Node]:
@@ -99,7 +135,7 @@ def column_checked_by(test: Node) -> str | None:
 
 
 def has_primary_key_test(tests: Iterable[Node]) -> bool:
-    """``unique`` and ``not_null`` on one column, or our ``unique_combination`` on the model."""
+    """``unique`` and ``not_null`` on one column, or ``unique_combination_of_columns``."""
     checks_by_column: dict[str | None, set[str]] = {}
     for test in tests:
         name = test["test_metadata"]["name"]
@@ -133,7 +169,7 @@ def models_without_primary_key_test(manifest: Manifest) -> list[str]:
         violations.append(
             f"{model['path']}: model {model['name']} has no primary-key test{caveat}; add "
             "`unique` and `not_null` under `data_tests:` of its key column, or a model-level "
-            f"`unique_combination` test for a compound key, in {yml_hint(model)}."
+            f"`unique_combination_of_columns` test for a compound key, in {yml_hint(model)}."
         )
     return violations
 
@@ -182,6 +218,27 @@ def staging_models_not_on_one_source(manifest: Manifest) -> list[str]:
                 f"{model['path']}: a staging model must read exactly one source (reads "
                 f"{', '.join(sources)}); give each source table its own staging model and join "
                 "them in an intermediate model."
+            )
+    return violations
+
+
+def sources_read_by_several_models(manifest: Manifest) -> list[str]:
+    """Rule: each source table is read by one model, its staging model (dbt-project-evaluator's
+    source fanout), so raw is renamed, cast and cleaned once and every other model agrees."""
+    readers: dict[str, list[Node]] = {}
+    for model in project_nodes(manifest, "model"):
+        for parent in model["depends_on"]["nodes"]:
+            if parent.startswith("source."):
+                readers.setdefault(parent, []).append(model)
+    violations = []
+    for source_id, models in sorted(readers.items()):
+        if len(models) > 1:
+            names = ", ".join(model["name"] for model in models)
+            source = manifest["sources"][source_id]
+            violations.append(
+                f"{source['original_file_path']}: source {source_label(manifest, source_id)} is "
+                f"read by {len(models)} models ({names}); read it in one staging model and "
+                "ref() that everywhere else."
             )
     return violations
 
@@ -254,15 +311,50 @@ def sources_without_freshness(manifest: Manifest) -> list[str]:
         where = f"{source['original_file_path']}: source {source['source_name']}.{source['name']}"
         if not has_freshness_threshold(source):
             violations.append(
-                f"{where} has no freshness threshold; add `freshness: {{warn_after: {{count: 26, "
-                "period: hour}}` to the source or the table."
+                f"{where} has no freshness threshold; set `+freshness:` under `sources:` in "
+                "dbt_project.yml, and delete any `freshness` in the source's file overriding it."
             )
         # loaded_at_query is dbt's other way (1.10+) to say when a table was last loaded.
         if not (source.get("loaded_at_field") or source.get("loaded_at_query")):
             violations.append(
-                f"{where} has no loaded_at_field; add `loaded_at_field:` to the source, e.g. "
-                "to_timestamp(_dlt_load_id::double precision) for tables dlt loads."
+                f"{where} has no loaded_at_field; add `config: {{loaded_at_field: ...}}` to the "
+                "source, e.g. to_timestamp(_dlt_load_id::double precision) for tables dlt loads."
             )
+    return violations
+
+
+def source_entries(document: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
+    """Each source and source table of a YAML properties file, with a label for messages."""
+    for source in document.get("sources") or []:
+        yield f"source {source['name']}", source
+        for table in source.get("tables") or []:
+            yield f"source table {source['name']}.{table['name']}", table
+
+
+def freshness_set_outside_the_project_file(project_dir: Path) -> list[str]:
+    """Rule: freshness thresholds are set once, in dbt_project.yml, for every source table.
+
+    A properties file sets none (not even a copy of the same values), and keeps loaded_at_field
+    under `config:`, not at the top level dbt deprecates. (dbt 1.11 ignores `+loaded_at_field` in
+    dbt_project.yml, so the source's own file is the one place for it.)
+    """
+    violations = []
+    for path in sorted((project_dir / "models").rglob("*.yml")):
+        document = yaml.safe_load(path.read_text()) or {}
+        where = path.relative_to(project_dir).as_posix()
+        for label, entry in source_entries(document):
+            if "freshness" in entry or "freshness" in (entry.get("config") or {}):
+                violations.append(
+                    f"{where}: {label} sets its own freshness; delete it: every source gets its "
+                    "thresholds from `sources: elt_platform: +freshness:` in dbt_project.yml "
+                    "(an exception goes there too, under the source's path)."
+                )
+            for key in ("loaded_at_field", "loaded_at_query"):
+                if key in entry:
+                    violations.append(
+                        f"{where}: {label} has {key} at the top level, which dbt deprecates; "
+                        "move it under `config:`."
+                    )
     return violations
 
 
@@ -309,9 +401,201 @@ def undocumented_resources(manifest: Manifest) -> list[str]:
     return violations
 
 
-def check(rule: Rule, manifest: Manifest) -> None:
+FIRST_FROM = re.compile(r"\bfrom\s+(\w+)", re.IGNORECASE)
+GROUP_BY = re.compile(r"\bgroup\s+by\s+(.+?)\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def summaries(model: Node) -> Iterable[tuple[str, str, tuple[str, ...]]]:
+    """The model's ``*_summary`` CTEs (STYLE.md: aggregate in a ``*_summary`` CTE before
+    joining) that group an imported model: the CTE, the model it groups, and the key."""
+    sql = model["raw_code"]
+    imports = imported_models(sql)
+    for name, body in ctes(sql).items():
+        source, group = FIRST_FROM.search(body), GROUP_BY.search(body)
+        if not name.endswith("_summary") or not source or not group:
+            continue
+        if source[1] in imports:
+            key = tuple(sorted(part.strip().split(".")[-1] for part in group[1].split(",")))
+            yield name, imports[source[1]], key
+
+
+def summaries_computed_twice(manifest: Manifest) -> list[str]:
+    """Rule: a model is summarised by a key in one place, not copied into each model that needs
+    the summary (two copies drift apart: one gains a filter the other lacks)."""
+    first_seen: dict[tuple[str, tuple[str, ...]], Node] = {}
+    violations = []
+    for model in project_nodes(manifest, "model"):
+        for cte, summarised, key in summaries(model):
+            first = first_seen.setdefault((summarised, key), model)
+            if first is not model:
+                violations.append(
+                    f"{model['path']}: CTE {cte} summarises {summarised} by {', '.join(key)}, "
+                    f"as {first['path']} already does; summarise it once, in an intermediate "
+                    "model, and select from that in both."
+                )
+    return violations
+
+
+def enforced_not_null_columns(node: Node) -> set[str]:
+    """Columns a contracted table constrains `not null`: Postgres enforces it on every insert."""
+    if not node["config"].get("contract", {}).get("enforced") or node["config"].get(
+        "materialized"
+    ) in ("view", "ephemeral"):
+        return set()
+    return {
+        name
+        for name, column in node["columns"].items()
+        if any(c["type"] == "not_null" for c in column.get("constraints", []))
+    }
+
+
+def compound_keys_with_nullable_columns(manifest: Manifest) -> list[str]:
+    """Rule: every column of a compound key is tested not_null (or constrained, in a contracted
+    table): `unique_combination_of_columns` lets a row with a null key part through."""
+    tests = generic_tests_by_node(manifest)
+    violations = []
+    for resource_type in ("model", "snapshot", "seed"):
+        for node in project_nodes(manifest, resource_type):
+            node_tests = tests.get(node["unique_id"], [])
+            not_null = {
+                column_checked_by(test)
+                for test in node_tests
+                if test["test_metadata"]["name"] == "not_null"
+            } | enforced_not_null_columns(node)
+            for test in node_tests:
+                if test["test_metadata"]["name"] != COMPOUND_KEY_TEST:
+                    continue
+                key = test["test_metadata"]["kwargs"].get("combination_of_columns") or []
+                for column in [column for column in key if column not in not_null]:
+                    violations.append(
+                        f"{node['original_file_path']}: column {column} of {node['name']} is "
+                        "part of its compound key but not tested not_null; add `- not_null` "
+                        f"under its `data_tests:` in {yml_hint(node)}."
+                    )
+    return violations
+
+
+def declared_column_types(node: Node) -> dict[str, str]:
+    """The types a node's YAML declares: columns' data_type, or a seed's column_types."""
+    types = {name: column.get("data_type") for name, column in node["columns"].items()}
+    types.update(node["config"].get("column_types") or {})
+    return {name: data_type for name, data_type in types.items() if data_type}
+
+
+def float_money_columns(manifest: Manifest) -> list[str]:
+    """Rule: money is never a float (double precision, real), which cannot hold cents exactly.
+
+    Declared types only (marts declare every column for their contracts); test_dbt_project.py
+    checks the built types of every model with the same rule.
+    """
+    violations = []
+    for resource_type in ("model", "seed", "snapshot"):
+        for node in project_nodes(manifest, resource_type):
+            for column, data_type in sorted(declared_column_types(node).items()):
+                if is_float_money_column(column, data_type):
+                    violations.append(
+                        f"{node['original_file_path']}: column {column} of {node['name']} holds "
+                        f"money as {data_type}; cast it to numeric(14, 2) where it enters "
+                        f"(staging) and declare data_type numeric(14, 2) in {yml_hint(node)}."
+                    )
+    return violations
+
+
+def snapshot_checks(snapshot: Node, tests: Iterable[Node]) -> dict[str, bool]:
+    """Which of the three history checks a snapshot's tests make."""
+    key = snapshot["config"]["unique_key"]
+    found = {"scd_id": set(), "current": False, "ranges": False}
+    for test in tests:
+        name, kwargs = test["test_metadata"]["name"], test["test_metadata"]["kwargs"]
+        column = column_checked_by(test)
+        if column == "dbt_scd_id" and name in PRIMARY_KEY_PAIR:
+            found["scd_id"].add(name)
+        where = (test["config"].get("where") or "").lower()
+        if name == "unique" and column == key and "dbt_valid_to is null" in where:
+            found["current"] = True
+        if name == "mutually_exclusive_ranges" and kwargs.get("partition_by") == key:
+            found["ranges"] = True
+    return {
+        "`unique` and `not_null` on dbt_scd_id (one row per version)": found["scd_id"]
+        == PRIMARY_KEY_PAIR,
+        f'`unique` on {key} with `config: {{where: "dbt_valid_to is null"}}` (one current '
+        "version per key)": found["current"],
+        f"`mutually_exclusive_ranges` from dbt_valid_from to coalesce(dbt_valid_to, <far future>)"
+        f" with partition_by {key} (no overlapping versions)": found["ranges"],
+    }
+
+
+def snapshots_without_history_tests(manifest: Manifest) -> list[str]:
+    """Rule: every snapshot is tested as history, since it is the only copy of past versions."""
+    tests = generic_tests_by_node(manifest)
+    violations = []
+    for snapshot in project_nodes(manifest, "snapshot"):
+        checks = snapshot_checks(snapshot, tests.get(snapshot["unique_id"], []))
+        missing = [check for check, present in checks.items() if not present]
+        if missing:
+            violations.append(
+                f"{snapshot['original_file_path']}: snapshot {snapshot['name']} lacks "
+                f"{'; '.join(missing)}; add them under its `data_tests:` in {yml_hint(snapshot)}."
+            )
+    return violations
+
+
+def generic_test_signature(macro: Node) -> tuple[str, list[str]] | None:
+    """A ``{% test name(model, ...) %}`` block's name and argument names, besides ``model``."""
+    match = GENERIC_TEST_SIGNATURE.search(macro["macro_sql"])
+    if not match:
+        return None
+    names = [argument.split("=")[0].strip() for argument in match["arguments"].split(",")]
+    return match["name"], [name for name in names if name and name != "model"]
+
+
+def looks_like(name: str, other: str) -> bool:
+    """Names an analyst would take for one another: ``equal_row_count`` and ``equal_rowcount``."""
+    close = difflib.SequenceMatcher(None, name, other).ratio() >= 0.8
+    return close or name.startswith(other) or other.startswith(name)
+
+
+def generic_tests_unlike_dbt_utils(manifest: Manifest) -> list[str]:
+    """Rule: our generic tests that do what a dbt_utils test does carry its name and arguments.
+
+    Peer tools and reviewers recognise dbt_utils' tests, and switching to the package is then a
+    one-line change. A test dbt_utils does not have keeps a name of its own, unlike any of its.
+    """
+    project = manifest["metadata"]["project_name"]
+    violations = []
+    macros = sorted(manifest["macros"].values(), key=lambda m: m["original_file_path"])
+    for macro in macros:
+        signature = macro["package_name"] == project and generic_test_signature(macro)
+        if not signature:
+            continue
+        name, arguments = signature
+        where = f"{macro['original_file_path']}: generic test {name}"
+        if name in DBT_UTILS_GENERIC_TESTS:
+            expected = DBT_UTILS_GENERIC_TESTS[name]
+            if set(arguments) != set(expected):
+                violations.append(
+                    f"{where} shadows dbt_utils' {name} with other arguments "
+                    f"({', '.join(arguments)}); take exactly dbt_utils' ({', '.join(expected)}), "
+                    "or give the test a name of its own."
+                )
+            continue
+        for utils_name, expected in DBT_UTILS_GENERIC_TESTS.items():
+            if looks_like(name, utils_name):
+                violations.append(
+                    f"{where} looks like dbt_utils' {utils_name}; if it does the same, rename it "
+                    f"to {utils_name} with arguments ({', '.join(expected)}), else name it so "
+                    "that nobody takes it for that one."
+                )
+    return violations
+
+
+def version_bounds(specifiers: str) -> set[tuple[str, Version]]:
+    return {(s.operator, Version(s.version)) for s in SpecifierSet(specifiers)}
+
+
+def check(rule: Callable[[Any], list[str]], subject: Manifest | Path) -> None:
     """Fail with the rule and its messages only: a bare assert would repeat them as a repr."""
-    violations = rule(manifest)
+    violations = rule(subject)
     if violations:
         title = (rule.__doc__ or rule.__name__).splitlines()[0]
         listing = "\n".join(f"  - {violation}" for violation in violations)
@@ -335,6 +619,10 @@ def test_each_staging_model_reads_one_source_and_no_staging_model(manifest: Mani
     check(staging_models_not_on_one_source, manifest)
 
 
+def test_each_source_table_is_read_by_one_model(manifest: Manifest) -> None:
+    check(sources_read_by_several_models, manifest)
+
+
 def test_model_names_match_their_folder(manifest: Manifest) -> None:
     check(models_named_against_their_folder, manifest)
 
@@ -347,8 +635,69 @@ def test_every_source_table_has_freshness(manifest: Manifest) -> None:
     check(sources_without_freshness, manifest)
 
 
+def test_source_freshness_is_set_once_in_dbt_project_yml() -> None:
+    check(freshness_set_outside_the_project_file, PROJECT_ROOT / "dbt_project")
+
+
+DEV_ONLY_FILTER = re.compile(r"\{\{\s*limit_rows_in_dev\(\s*'\w+'\s*,\s*'(\w+)'")
+
+
+def test_the_linter_renders_the_dev_only_filters() -> None:
+    """sqlfluff lints the SQL it renders: a filter only the dev target adds must render for the
+    linter too, or a mistake in it is only found by someone building with dev_days."""
+    project = PROJECT_ROOT / "dbt_project"
+    config = FluffConfig.from_path(str(PROJECT_ROOT))
+    filtered = {
+        path: match[1]
+        for path in sorted((project / "models").rglob("*.sql"))
+        if (match := DEV_ONLY_FILTER.search(path.read_text()))
+    }
+    assert filtered, "no model calls limit_rows_in_dev any more: update this test"
+
+    for path, relation in filtered.items():
+        variants = Linter(config=config).render_file(str(path), config).templated_variants
+        assert any(re.search(rf"from {relation}\s+where\b", str(v)) for v in variants), (
+            f"{path.relative_to(PROJECT_ROOT)}: the linter renders no dev_days filter after "
+            f"`from {relation}`; sqlfluff_libs must render the dev target's branch."
+        )
+
+
+def test_the_project_requires_the_dbt_version_pyproject_pins() -> None:
+    """dbt stops with a clear message on a version the project was not written for."""
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    pin = next(d for d in pyproject["project"]["dependencies"] if d.startswith("dbt-core"))
+
+    required = project.get("require-dbt-version")
+
+    assert required, f"dbt_project.yml: add `require-dbt-version:` for pyproject.toml's {pin}"
+    assert version_bounds(",".join(required)) == version_bounds(pin.removeprefix("dbt-core")), (
+        f"dbt_project.yml: require-dbt-version {required} differs from pyproject.toml's {pin}"
+    )
+
+
 def test_everything_is_documented(manifest: Manifest) -> None:
     check(undocumented_resources, manifest)
+
+
+def test_generic_tests_copying_dbt_utils_have_its_names_and_arguments(manifest: Manifest) -> None:
+    check(generic_tests_unlike_dbt_utils, manifest)
+
+
+def test_every_snapshot_is_tested_as_history(manifest: Manifest) -> None:
+    check(snapshots_without_history_tests, manifest)
+
+
+def test_no_money_column_is_declared_a_float(manifest: Manifest) -> None:
+    check(float_money_columns, manifest)
+
+
+def test_every_column_of_a_compound_key_is_not_null(manifest: Manifest) -> None:
+    check(compound_keys_with_nullable_columns, manifest)
+
+
+def test_no_summary_is_computed_in_two_models(manifest: Manifest) -> None:
+    check(summaries_computed_twice, manifest)
 
 
 BAD_FILES = {
@@ -360,19 +709,59 @@ BAD_FILES = {
     "models/staging/shop/stg_shop_customers_copy.sql": (
         "select * from {{ ref('stg_shop__customers') }}\n"
     ),
+    # Copies of dbt_utils tests under other names and arguments, as the project once had.
+    "tests/generic/equal_row_count.sql": (
+        "{% test equal_row_count(model, compare_model) %}\nselect 1 where false\n{% endtest %}\n"
+    ),
+    "tests/generic/recency.sql": (
+        "{% test recency(model, field, datepart, interval, compare_model=none, compare_field=none)"
+        " %}\nselect 1 where false\n{% endtest %}\n"
+    ),
+    # A mart that keeps spend as a float.
+    "models/marts/reporting/fct_bad_spend.sql": "select 1.5::double precision as spend\n",
+    "models/marts/reporting/_bad__models.yml": (
+        "version: 2\nmodels:\n  - name: fct_bad_spend\n    description: Spend.\n"
+        "    columns:\n      - name: spend\n        description: Spend.\n"
+        "        data_type: double precision\n"
+        "    data_tests:\n      - unique_combination_of_columns:\n"
+        "          arguments: {combination_of_columns: [spend]}\n"
+    ),
+    # Refunds summed per payment a second time, beside int_payments_enriched.
+    "models/marts/core/fct_refunded_payments.sql": (
+        "with\n\nrefunds as (\n\n    select * from {{ ref('stg_payments__refunds') }}\n\n),\n\n"
+        "refunds_summary as (\n\n    select payment_id, sum(amount) as amount_refunded\n"
+        "    from refunds\n    group by payment_id\n\n)\n\nselect * from refunds_summary\n"
+    ),
+    # A snapshot with no tests at all.
+    "snapshots/scratch_snapshots.yml": (
+        "version: 2\nsnapshots:\n  - name: snap_scratch__products\n"
+        "    description: Versions of products.\n"
+        "    relation: ref('stg_shop__products')\n"
+        "    config: {unique_key: product_id, strategy: timestamp, updated_at: updated_at}\n"
+    ),
+    # Freshness in the deprecated top-level place, switched off for one table, no loaded_at_field.
     "models/staging/shop/_scratch__sources.yml": (
         "version: 2\nsources:\n  - name: scratch\n    schema: raw_scratch\n"
-        "    tables:\n      - name: uploads\n"
+        "    freshness: {warn_after: {count: 1, period: day}}\n"
+        "    tables:\n      - name: uploads\n        config: {freshness: null}\n"
     ),
 }
-"""A mart on a source, a staging model on a staging model, a source with no freshness: no yml."""
+"""One file (or a few) breaking each rule: a mart on a source with no yml, a staging model on a
+staging model, a source with its own freshness, copies of dbt_utils tests under other names, a
+float money column in a compound key, a summary computed twice, a snapshot without tests."""
 
 
 @pytest.fixture(scope="module")
-def bad_manifest(tmp_path_factory: pytest.TempPathFactory) -> Manifest:
-    """The manifest of a copy of the project with ``BAD_FILES`` added."""
+def bad_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding a parsed copy of the project with ``BAD_FILES`` added (dbt_project/)."""
     workspace = tmp_path_factory.mktemp("bad-project")
-    return json.loads(parse_project_copy(workspace, BAD_FILES).read_text())
+    parse_project_copy(workspace, BAD_FILES)
+    return workspace
+
+
+@pytest.fixture(scope="module")
+def bad_manifest(bad_workspace: Path) -> Manifest:
+    return json.loads((bad_workspace / "target" / "manifest.json").read_text())
 
 
 BAD_MART = "marts/core/customers_bad.sql"
@@ -423,9 +812,49 @@ BAD_MART = "marts/core/customers_bad.sql"
             id="staging-on-staging",
         ),
         pytest.param(
+            sources_read_by_several_models,
+            "source shop.customers is read by 2 models (customers_bad, stg_shop__customers)",
+            id="source-read-by-two-models",
+        ),
+        pytest.param(
             staging_models_not_on_one_source,
             "customers_copy.sql: a staging model must read exactly one source (reads none)",
             id="staging-without-source",
+        ),
+        pytest.param(
+            generic_tests_unlike_dbt_utils,
+            "tests/generic/equal_row_count.sql: generic test equal_row_count looks like dbt_utils'"
+            " equal_rowcount; if it does the same, rename it to equal_rowcount",
+            id="generic-test-named-unlike-dbt-utils",
+        ),
+        pytest.param(
+            generic_tests_unlike_dbt_utils,
+            "generic test recency shadows dbt_utils' recency with other arguments",
+            id="generic-test-shadowing-dbt-utils",
+        ),
+        pytest.param(
+            float_money_columns,
+            "models/marts/reporting/fct_bad_spend.sql: column spend of fct_bad_spend holds money"
+            " as double precision; cast it to numeric(14, 2)",
+            id="float-money-column",
+        ),
+        pytest.param(
+            compound_keys_with_nullable_columns,
+            "column spend of fct_bad_spend is part of its compound key but not tested not_null",
+            id="compound-key-column-without-not-null",
+        ),
+        pytest.param(
+            summaries_computed_twice,
+            "marts/core/fct_refunded_payments.sql: CTE refunds_summary summarises"
+            " stg_payments__refunds by payment_id, as intermediate/core/int_payments_enriched.sql"
+            " already does",
+            id="summary-computed-twice",
+        ),
+        pytest.param(
+            snapshots_without_history_tests,
+            "snapshots/scratch_snapshots.yml: snapshot snap_scratch__products lacks `unique` and "
+            "`not_null` on dbt_scd_id (one row per version); `unique` on product_id with",
+            id="snapshot-without-tests",
         ),
         pytest.param(
             sources_without_freshness,
@@ -446,6 +875,21 @@ def test_each_rule_reports_a_deliberately_bad_file(
     assert any(expected in violation for violation in violations), "\n".join(violations)
 
 
+@pytest.mark.parametrize(
+    "expected",
+    [
+        "models/staging/shop/_scratch__sources.yml: source scratch sets its own freshness; delete"
+        " it: every source gets its thresholds from `sources: elt_platform: +freshness:`",
+        "source table scratch.uploads sets its own freshness",
+    ],
+)
+def test_the_freshness_rule_reports_a_properties_file_that_sets_its_own(
+    bad_workspace: Path, expected: str
+) -> None:
+    violations = freshness_set_outside_the_project_file(bad_workspace / "dbt_project")
+    assert any(expected in violation for violation in violations), "\n".join(violations)
+
+
 def generic_test(name: str, column: str | None = None) -> Node:
     return {"test_metadata": {"name": name, "kwargs": {"column_name": column}}}
 
@@ -455,9 +899,9 @@ def test_unique_and_not_null_on_different_columns_are_no_primary_key() -> None:
     assert not has_primary_key_test(tests)
 
 
-def test_unique_and_not_null_on_one_column_or_unique_combination_are_a_primary_key() -> None:
+def test_unique_and_not_null_on_one_column_or_a_unique_combination_are_a_primary_key() -> None:
     assert has_primary_key_test([generic_test("not_null", "id"), generic_test("unique", "id")])
-    assert has_primary_key_test([generic_test("unique_combination")])
+    assert has_primary_key_test([generic_test("unique_combination_of_columns")])
 
 
 @pytest.mark.parametrize(

@@ -23,5 +23,7 @@
     arrive or change late are not missed.
 -#}
 {% macro lookback_start(column_name) -%}
-    (select {{ dbt.dateadd('day', -1 * var('lookback_days', 3), 'max(' ~ column_name ~ ')') }} from {{ this }})
+    {#- In hours: a day added to a timestamptz follows the session's time zone (23 or 25 hours
+        across a daylight-saving change). -#}
+    (select {{ dbt.dateadd('hour', -24 * var('lookback_days', 3), 'max(' ~ column_name ~ ')') }} from {{ this }})
 {%- endmacro %}

@@ -1,29 +1,35 @@
 {#-
-    The newest `field` is no older than `interval` `datepart`s before a reference time: now by
-    default, or the newest `compare_field` of `compare_model` (e.g. "orders are as current as
-    events": one source going stale while another keeps flowing).
+    The newest `field` is no older than `interval` `datepart`s before now (per group of
+    `group_by_columns`, if given); `ignore_time_component` compares dates. Named and shaped like
+    dbt_utils' test. To compare with another model's newest row instead of now, use
+    `keeps_up_with`.
 -#}
-{% test recency(model, field, datepart, interval, compare_model=none, compare_field=none) %}
+{% test recency(model, field, datepart, interval, ignore_time_component=false, group_by_columns=[]) %}
 
-    {%- if compare_model is not none -%}
-        {%- set reference = '(select max(' ~ compare_field ~ ') from ' ~ compare_model ~ ')' -%}
-    {%- else -%}
-        {%- set reference = dbt.current_timestamp() -%}
-    {%- endif %}
+    {%- set now = dbt.current_timestamp() -%}
+    {%- if ignore_time_component -%}
+        {%- set now = 'cast(' ~ now ~ ' as date)' -%}
+        {%- set field = 'cast(' ~ field ~ ' as date)' -%}
+    {%- endif -%}
+    {%- set threshold = dbt.dateadd(datepart, -1 * interval, now) -%}
+    {%- set groups = group_by_columns | join(', ') %}
 
     with
 
     newest as (
 
-        select max({{ field }}) as newest_value
+        select
+            {% if groups %}{{ groups }},{% endif %}
+            max({{ field }}) as most_recent
         from {{ model }}
+        {% if groups %}group by {{ groups }}{% endif %}
 
     )
 
-    select *
+    select
+        *,
+        {{ threshold }} as threshold
     from newest
-    where
-        newest_value is null
-        or newest_value < {{ dbt.dateadd(datepart, -1 * interval, reference) }}
+    where most_recent is null or most_recent < {{ threshold }}
 
 {% endtest %}

@@ -1,7 +1,8 @@
 -- Events grouped into sessions by inactivity: a visitor's session ends after
 -- `session_timeout_minutes` (default 30) without an event, whatever the tracker's session id says.
--- A session is named after its visitor and first event time, so the same event gets the same
--- session id however much history a build reads.
+-- A session is named after its visitor and first event time (as UTC text), so the same event
+-- gets the same session id however much history a build reads and whatever the session's time
+-- zone.
 
 with
 
@@ -21,6 +22,7 @@ visitor_events as (
 
     from events
 
+    -- Events without a usable timestamp cannot be placed in a session: int_events_rejected.
     where occurred_at is not null
 
 ),
@@ -72,7 +74,7 @@ final as (
 
         ---------- ids
         event_id,
-        md5(visitor_id || '|' || session_started_at::text) as session_id,
+        md5(visitor_id || '|' || {{ to_utc_text('session_started_at') }}) as session_id,
         visitor_id,
         customer_id,
         session_id as tracker_session_id,

@@ -20,7 +20,7 @@ final as (
         order_items.product_id,
         orders.customer_id,
         orders.order_status,
-        cast(order_items.quantity as bigint) as quantity,
+        order_items.quantity,
         order_items.unit_price,
         order_items.line_total,
         orders.is_revenue_recognised,

@@ -25,19 +25,20 @@ orders as (
 
 final as (
 
+    -- int_orders_enriched has the types the contract declares: nothing to cast again.
     select
         order_id,
         customer_id,
         payment_id,
         order_status,
         payment_method,
-        cast(item_count as bigint) as item_count,
-        cast(unit_count as bigint) as unit_count,
-        cast(order_total as numeric(14, 2)) as order_total,
-        cast(amount_paid as numeric(14, 2)) as amount_paid,
-        cast(amount_refunded as numeric(14, 2)) as amount_refunded,
-        cast(net_amount_paid as numeric(14, 2)) as net_amount_paid,
-        cast(revenue as numeric(14, 2)) as revenue,
+        item_count,
+        unit_count,
+        order_total,
+        amount_paid,
+        amount_refunded,
+        net_amount_paid,
+        revenue,
         is_revenue_recognised,
         ordered_at,
         ordered_date,

@@ -1,6 +1,7 @@
 -- Daily marketing spend against revenue, by channel. Orders carry no channel, so revenue is
 -- attributed by click share: a channel that drew 40% of a day's ad clicks is credited with 40%
 -- of that day's recognised revenue. ROAS is that attributed revenue over the channel's spend.
+-- Every day's revenue is reported in full: a day without ad clicks has it under `unattributed`.
 
 with
 
@@ -61,7 +62,7 @@ click_shares as (
 
 ),
 
-final as (
+channel_rows as (
 
     select
         click_shares.spend_date as report_date,
@@ -89,6 +90,44 @@ final as (
 
     left join daily_revenue
         on click_shares.spend_date = daily_revenue.ordered_date
+
+),
+
+-- Revenue on a day without ad clicks (no spend rows, or none clicked) cannot be shared out by
+-- clicks: it is reported under the channel `unattributed`, so no day of revenue drops out.
+unattributed_rows as (
+
+    select
+        daily_revenue.ordered_date as report_date,
+        'unattributed' as channel,
+        'unattributed' as channel_group,
+        cast(0 as numeric(14, 2)) as spend,
+        cast(0 as bigint) as impressions,
+        cast(0 as bigint) as clicks,
+        cast(null as numeric(7, 6)) as click_share,
+        cast(daily_revenue.revenue as numeric(14, 2)) as day_revenue,
+        cast(daily_revenue.revenue as numeric(14, 2)) as attributed_revenue,
+        cast(null as numeric(12, 4)) as roas
+
+    from daily_revenue
+
+    where
+        daily_revenue.revenue <> 0
+        and daily_revenue.ordered_date not in (
+            select clicked.spend_date
+            from click_shares as clicked
+            where clicked.click_share is not null
+        )
+
+),
+
+final as (
+
+    select * from channel_rows
+
+    union all
+
+    select * from unattributed_rows
 
 )
 

@@ -4,7 +4,12 @@
 -- Incremental by whole days (delete+insert on activity_date): a build replaces the days in
 -- incremental_window (the last `lookback_days`, or exactly `start_date`..`end_date` when Dagster
 -- backfills a partition), plus, outside an explicit window, the days of orders that changed
--- since the last build (an order returned weeks later changes its day's revenue).
+-- since the last build (an order returned weeks later changes its day's revenue) and the days
+-- with activity but no row here yet (those a build with `dev_days` left out).
+--
+-- With `dev_days`, events are cut to the last days: such a build writes only the days whose
+-- events it read whole, and of those only the last `lookback_days` + 1, which the next build
+-- without `dev_days` rebuilds anyway. No day is ever left wrong for a --full-refresh to mend.
 {{
     config(
         materialized='incremental',
@@ -29,24 +34,53 @@ orders as (
 
 ),
 
-rebuilt_days as (
+active_days as (
 
-    select distinct {{ to_utc_date('occurred_at') }} as activity_date
+    select {{ to_utc_date('occurred_at') }} as activity_date
 
     from events
 
-    where {{ incremental_window(to_utc_date('occurred_at')) }}
+    where customer_id is not null
 
     union
 
-    select distinct ordered_date as activity_date
+    select ordered_date as activity_date
 
     from orders
 
+),
+
+rebuilt_days as (
+
+    select active_days.activity_date
+
+    from active_days
+
     where
-        {{ incremental_window('ordered_date') }}  -- noqa: LT02
-        {%- if is_incremental() and var('start_date', none) is none %}
-            or last_changed_at >= {{ lookback_start('orders_changed_at') }}
+        (
+            {{ incremental_window('active_days.activity_date') }}
+            {%- if is_incremental() and var('start_date', none) is none %}
+                or active_days.activity_date not in (
+                    select built.activity_date from {{ this }} as built
+                )
+                or active_days.activity_date in (
+                    select changed_orders.ordered_date
+                    from orders as changed_orders
+                    where
+                        changed_orders.last_changed_at
+                        >= {{ lookback_start('orders_changed_at') }}
+                )
+            {%- endif %}
+        )
+        {%- if target.name == 'dev' and var('dev_days', none) is not none %}
+            and active_days.activity_date >= (
+                select min({{ to_utc_date('occurred_at') }}) as first_read_day from events
+            )
+            and {{ dbt.dateadd(
+                'day', var('lookback_days', 3), 'active_days.activity_date'
+            ) }} >= (
+                select max(newest.activity_date) as newest_day from active_days as newest
+            )
         {%- endif %}
 
 ),
@@ -68,7 +102,7 @@ events_daily as (
 
     where events.customer_id is not null
 
-    group by 1, 2
+    group by events.customer_id, {{ to_utc_date('events.occurred_at') }}
 
 ),
 
@@ -86,7 +120,7 @@ orders_daily as (
     inner join rebuilt_days
         on orders.ordered_date = rebuilt_days.activity_date
 
-    group by 1, 2
+    group by orders.customer_id, orders.ordered_date
 
 ),
 

@@ -1,5 +1,10 @@
 -- Events as delivered, minus the copies: a file can deliver an event twice, and the first
 -- delivery (earliest file, then line) is the one kept.
+--
+-- A timestamp in neither known format, or naming a moment that does not exist (30 February),
+-- is never cast (Postgres would raise and stop the build): the event keeps a null occurred_at
+-- and says why in occurred_at_problem. It is set aside in int_events_rejected, a warning counts
+-- it, and everything downstream builds without it.
 
 with
 
@@ -20,6 +25,16 @@ deduplicated as (
 
 ),
 
+timestamps_read as (
+
+    select
+        *,
+        {{ event_timestamp_as_iso('occurred_at') }} as occurred_at_iso
+    from deduplicated
+    where delivery_number = 1
+
+),
+
 renamed as (
 
     select
@@ -35,10 +50,15 @@ renamed as (
         event_type,
         properties__path as page_path,
         _file_name as source_file_name,
+        case
+            when occurred_at_iso is null then 'unknown timestamp format'
+            when not {{ is_real_utc_timestamp('occurred_at_iso') }} then 'impossible date or time'
+        end as occurred_at_problem,
 
         ---------- numerics
         properties__quantity as quantity,
-        properties__cart_value as cart_value,
+        -- Raw keeps the JSON number as a float; money is exact decimals from here on.
+        cast(properties__cart_value as numeric(14, 2)) as cart_value,
 
         ---------- booleans
         coalesce(
@@ -47,11 +67,13 @@ renamed as (
         ) as is_known_event_type,
 
         ---------- timestamps
-        {{ parse_event_timestamp('occurred_at') }} as occurred_at,
+        case
+            when {{ is_real_utc_timestamp('occurred_at_iso') }}
+                then cast(occurred_at_iso as timestamptz)
+        end as occurred_at,
         occurred_at as occurred_at_as_delivered
 
-    from deduplicated
-    where delivery_number = 1
+    from timestamps_read
 
 )
 
