@@ -14,7 +14,7 @@ from warehouse.settings import load_settings
 
 @pytest.fixture
 def server(tmp_path):
-    settings = load_settings({"PGPORT": str(free_port())})
+    settings = load_settings({"PGPORT": str(free_port())}, role="admin")
     server = EmbeddedPostgres(settings, tmp_path / "postgres", NO_DURABILITY)
     yield server
     server.destroy()

@@ -25,7 +25,9 @@ def test_status_of_a_running_server_prints_its_url(warehouse):
 
     assert result.returncode == 0, result.stderr
     assert "running (pid" in result.stdout
-    assert warehouse.settings.url() in result.stdout
+    reporter = warehouse.as_role("reporter")
+    assert reporter.url() in result.stdout, "BI tools get the reporter's URL"
+    assert "postgres:postgres" not in result.stdout
 
 
 def test_status_of_a_stopped_server_says_make_db_up(tmp_path):
@@ -41,7 +43,7 @@ def test_status_of_a_stopped_server_says_make_db_up(tmp_path):
 def test_summary_lists_tables_with_exact_counts(warehouse):
     from warehouse.connection import connect
 
-    conn = connect(warehouse.settings)
+    conn = connect(warehouse.as_role("transformer"))
     with conn, conn.cursor() as cursor:
         # A double quote in a name breaks any hand-quoted SQL; psycopg2's Identifier copes.
         cursor.execute('create schema if not exists "Odd Schema"')

@@ -13,23 +13,35 @@ import sys
 
 from psycopg2 import sql
 
+from warehouse import roles
 from warehouse.connection import WarehouseUnavailable, check_connection, connect, ensure_database
 from warehouse.embedded import POSTGRES_BIN_PATH, EmbeddedPostgres, EmbeddedServerError
 from warehouse.paths import platform_paths
-from warehouse.settings import SettingsError, WarehouseSettings, libpq_env, load_settings
+from warehouse.settings import (
+    ADMIN,
+    REPORTER,
+    SettingsError,
+    WarehouseSettings,
+    libpq_env,
+    load_settings,
+)
 
 SUMMARY_SCHEMA_EXCLUDES = ("pg_catalog", "information_schema", "pg_toast", "test_failures")
 """Postgres's own schemas, and dbt's store_failures tables (test output, not data)."""
 
 
 def up(settings: WarehouseSettings) -> None:
-    """Start the embedded server (if we run it) and make sure the warehouse database exists."""
-    if settings.embedded:
-        started = EmbeddedPostgres(settings, platform_paths().postgres_dir).start()
-        print(f"{'started' if started else 'already running'}: {settings.url(hide_password=True)}")
-    else:
+    """Start the embedded server and make sure the warehouse database and the roles exist (on an
+    external server: check that the transformer's user can connect)."""
+    if not settings.embedded:
         print(f"using the external server {settings.url(hide_password=True)}: nothing to start")
-    ensure_database(settings)
+        check_connection(settings)
+        return
+    admin = load_settings(role=ADMIN)
+    started = EmbeddedPostgres(admin, platform_paths().postgres_dir).start()
+    print(f"{'started' if started else 'already running'}: {settings.url(hide_password=True)}")
+    ensure_database(admin)
+    roles.apply(admin)
     check_connection(settings)
 
 
@@ -52,7 +64,7 @@ def status(settings: WarehouseSettings) -> int:
     else:
         check_connection(settings)
         print("external server reachable")
-    print(settings.url())
+    print(f"for BI tools and notebooks (reads the marts): {load_settings(role=REPORTER).url()}")
     return 0
 
 
@@ -109,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("env", help="print `export PG...` lines for a shell or a hand-run dbt")
     commands.add_parser("summary", help="list the warehouse's tables with row counts")
     commands.add_parser("psql", help="open psql on the warehouse")
+    roles_parser = commands.add_parser(
+        "roles", help="create the least-privilege roles (as ADMIN_PGUSER), or print their SQL"
+    )
+    roles_parser.add_argument("--sql", action="store_true", help="print the SQL for a DBA")
     args = parser.parse_args(argv)
 
     try:
@@ -130,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             summary(settings)
         elif args.command == "psql":
             psql(settings)
+        elif args.command == "roles" and args.sql:
+            print(roles.script(settings.database), end="")
+        elif args.command == "roles":
+            roles.apply(load_settings(role=ADMIN))
+            print(f"roles, users and privileges in place in {settings.database}")
     except (SettingsError, WarehouseUnavailable, EmbeddedServerError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -19,14 +19,25 @@ def explain_connection_error(settings: WarehouseSettings, error: Exception, data
     """One line saying why connecting failed and which variable (or make target) fixes it."""
     text = str(error)
     where = f"{settings.host}:{settings.port}"
+    user_variable, password_variable = settings.variables
     if "password authentication failed" in text or "no password supplied" in text:
         # The server answers the same for an unknown user, so both variables are suspects.
         return (
             f"PostgreSQL at {where} rejected user {settings.user!r} and its password: "
-            "check PGUSER and PGPASSWORD"
+            f"check {user_variable} and {password_variable}"
         )
     if "role" in text and "does not exist" in text:
-        return f"PostgreSQL at {where} has no user {settings.user!r}: check PGUSER"
+        if settings.embedded:
+            return (
+                f"the embedded warehouse at {where} has no user {settings.user!r} yet: run "
+                "`make db-up`, which creates the platform's users"
+            )
+        return f"PostgreSQL at {where} has no user {settings.user!r}: check {user_variable}"
+    if "permission denied for database" in text:
+        return (
+            f"user {settings.user!r} may not connect to {database!r} at {where}: check "
+            f"{user_variable} (see `python -m warehouse roles --sql`)"
+        )
     if "database" in text and "does not exist" in text:
         return f"PostgreSQL at {where} has no database {database!r}: check PGDATABASE"
     if "could not translate host name" in text or "Name or service not known" in text:

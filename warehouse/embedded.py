@@ -262,15 +262,21 @@ def _prepare_for_system_user() -> None:
 
 @dataclass(frozen=True)
 class ThrowawayServer:
-    """A running embedded server of its own, and a data folder of its own beside it."""
+    """A running embedded server of its own, and a data folder of its own beside it. ``settings``
+    are the superuser's (for tests and benchmarks to see everything); :meth:`as_role` gives the
+    least-privilege users the tools connect as."""
 
     settings: WarehouseSettings
     paths: PlatformPaths
     server: EmbeddedPostgres
 
     def url(self, database: str) -> str:
-        """The ``postgresql://`` URL of another database on this server."""
+        """The ``postgresql://`` URL of another database on this server, as the superuser."""
         return replace(self.settings, database=database).url()
+
+    def as_role(self, role: str) -> WarehouseSettings:
+        """The settings a tool of ``role`` uses on this server."""
+        return load_settings({"PGPORT": str(self.settings.port)}, role)
 
 
 def free_port() -> int:
@@ -287,15 +293,17 @@ def throwaway_server(
     """A fresh server on a free port, with its warehouse database, for tests and benchmarks;
     stopped and deleted afterwards. ``data_dir`` (default: a temporary folder) holds its data
     and is the data folder of the platform paths it comes with."""
+    from warehouse import roles
     from warehouse.connection import ensure_database
 
     with tempfile.TemporaryDirectory(prefix="throwaway-postgres-") as scratch:
         paths = PlatformPaths(Path(data_dir or scratch).resolve())
-        settings = load_settings({"PGPORT": str(free_port())})
+        settings = load_settings({"PGPORT": str(free_port())}, role="admin")
         server = EmbeddedPostgres(settings, paths.postgres_dir, server_options)
         server.start()
         try:
             ensure_database(settings)
+            roles.apply(settings, {"PGPORT": str(settings.port)})
             yield ThrowawayServer(settings, paths, server)
         finally:
             server.destroy()

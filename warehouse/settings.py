@@ -8,6 +8,21 @@ expanded into the ``PG*`` variables for every subprocess we start (see :func:`li
 With neither ``WAREHOUSE_URL`` nor ``PGHOST`` set, the warehouse is the embedded PostgreSQL server
 that this project starts itself, listening on 127.0.0.1 (``PGPORT``, default 55432). Where its
 data lives is not a connection setting: see :mod:`warehouse.paths`.
+
+**One user per tool** (see :mod:`warehouse.roles`): each tool connects with the least privilege
+it needs, so a :data:`ROLES` entry says which variables hold its user and password:
+
+- ``transformer`` (dbt, and psql for analysts): ``PGUSER``/``PGPASSWORD``, as libpq and dbt read
+  them (or the user of ``WAREHOUSE_URL``);
+- ``loader`` (dlt): ``LOADER_PGUSER``/``LOADER_PGPASSWORD``;
+- ``reporter`` (BI tools, notebooks): ``REPORTER_PGUSER``/``REPORTER_PGPASSWORD``;
+- ``dagster`` (Dagster's run storage, a database of its own):
+  ``DAGSTER_PGUSER``/``DAGSTER_PGPASSWORD``;
+- ``admin`` (only to create the roles): ``ADMIN_PGUSER``/``ADMIN_PGPASSWORD``.
+
+On the embedded server each has a fixed local user and password (it listens on 127.0.0.1 only,
+and its superuser is ``postgres``/``postgres``). On another server a role whose variables are
+unset uses ``PGUSER``/``PGPASSWORD``: one user for everything, until a DBA creates the roles.
 """
 
 from __future__ import annotations
@@ -24,6 +39,33 @@ EMBEDDED_PASSWORD = "postgres"
 EMBEDDED_DATABASE = "warehouse"
 
 
+ADMIN, TRANSFORMER, LOADER = "admin", "transformer", "loader"
+REPORTER, DAGSTER = "reporter", "dagster"
+
+
+@dataclass(frozen=True)
+class Role:
+    """Where a tool's user and password come from, and who it is on the embedded server."""
+
+    name: str
+    user_variable: str
+    password_variable: str
+    embedded_user: str
+    embedded_password: str
+
+
+ROLES = {
+    role.name: role
+    for role in (
+        Role(ADMIN, "ADMIN_PGUSER", "ADMIN_PGPASSWORD", EMBEDDED_USER, EMBEDDED_PASSWORD),
+        Role(TRANSFORMER, "PGUSER", "PGPASSWORD", "dbt", "dbt-local"),
+        Role(LOADER, "LOADER_PGUSER", "LOADER_PGPASSWORD", "dlt", "dlt-local"),
+        Role(REPORTER, "REPORTER_PGUSER", "REPORTER_PGPASSWORD", "bi", "bi-local"),
+        Role(DAGSTER, "DAGSTER_PGUSER", "DAGSTER_PGPASSWORD", "dagster", "dagster-local"),
+    )
+}
+
+
 class SettingsError(ValueError):
     """A connection setting in the environment is malformed; the message names the variable."""
 
@@ -38,6 +80,13 @@ class WarehouseSettings:
     password: str = field(default=EMBEDDED_PASSWORD, repr=False)
     database: str = EMBEDDED_DATABASE
     embedded: bool = True
+    role: str = ADMIN
+
+    @property
+    def variables(self) -> tuple[str, str]:
+        """The variables that hold this role's user and password."""
+        role = ROLES[self.role]
+        return role.user_variable, role.password_variable
 
     def url(self, *, hide_password: bool = False) -> str:
         """The warehouse database's ``postgresql://`` URL."""
@@ -80,8 +129,11 @@ def _from_url(url: str) -> dict[str, object]:
     }
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> WarehouseSettings:
-    """Read the warehouse settings from ``environ`` (default: the process environment)."""
+def load_settings(
+    environ: Mapping[str, str] | None = None, role: str = TRANSFORMER
+) -> WarehouseSettings:
+    """The warehouse settings of ``role`` (see :data:`ROLES`) from ``environ`` (default: the
+    process environment)."""
     env = os.environ if environ is None else environ
     embedded = not (env.get("WAREHOUSE_URL") or env.get("PGHOST"))
 
@@ -100,7 +152,29 @@ def load_settings(environ: Mapping[str, str] | None = None) -> WarehouseSettings
         values["port"] = _port(env["PGPORT"], "PGPORT")
     if not embedded:
         values.setdefault("port", 5432)
-    return WarehouseSettings(embedded=embedded, **values)  # type: ignore[arg-type]
+    values.update(_credentials(env, ROLES[role], values, embedded))
+    return WarehouseSettings(embedded=embedded, role=role, **values)  # type: ignore[arg-type]
+
+
+def _credentials(
+    env: Mapping[str, str], role: Role, shared: Mapping[str, object], embedded: bool
+) -> dict[str, object]:
+    """The user and password of ``role``, each from its own variable, else (embedded) the role's
+    local one, else the shared ``PGUSER``/``PGPASSWORD``."""
+    if role.name == TRANSFORMER:
+        own = {key: shared[key] for key in ("user", "password") if key in shared}
+    else:
+        own = {
+            key: env[variable]
+            for key, variable in (
+                ("user", role.user_variable),
+                ("password", role.password_variable),
+            )
+            if env.get(variable)
+        }
+    if embedded:
+        return {"user": role.embedded_user, "password": role.embedded_password, **own}
+    return own
 
 
 def libpq_env(settings: WarehouseSettings) -> dict[str, str]:

@@ -4,6 +4,7 @@ import pytest
 
 from warehouse.settings import (
     EMBEDDED_PORT,
+    ROLES,
     SettingsError,
     libpq_env,
     load_settings,
@@ -15,7 +16,7 @@ def test_no_variables_means_the_embedded_server_on_loopback():
 
     assert settings.embedded
     assert (settings.host, settings.port) == ("127.0.0.1", EMBEDDED_PORT)
-    assert settings.url() == f"postgresql://postgres:postgres@127.0.0.1:{EMBEDDED_PORT}/warehouse"
+    assert settings.url() == f"postgresql://dbt:dbt-local@127.0.0.1:{EMBEDDED_PORT}/warehouse"
 
 
 def test_pgport_alone_moves_the_embedded_server():
@@ -90,3 +91,45 @@ def test_libpq_env_leaves_pghost_out_for_the_embedded_server():
     assert load_settings(embedded).embedded
     assert external["PGHOST"] == "db.internal"
     assert not load_settings(external).embedded
+
+
+def test_each_tool_connects_as_its_own_user_on_the_embedded_server():
+    users = {role: load_settings({}, role).user for role in ROLES}
+
+    assert users == {
+        "admin": "postgres",
+        "transformer": "dbt",
+        "loader": "dlt",
+        "reporter": "bi",
+        "dagster": "dagster",
+    }
+
+
+def test_a_roles_own_variables_name_its_user_on_any_server():
+    environ = {"PGHOST": "db", "PGUSER": "alice", "LOADER_PGUSER": "etl", "LOADER_PGPASSWORD": "x"}
+
+    loader = load_settings(environ, "loader")
+
+    assert (loader.user, loader.password, loader.variables) == (
+        "etl",
+        "x",
+        ("LOADER_PGUSER", "LOADER_PGPASSWORD"),
+    )
+
+
+def test_on_an_external_server_an_unset_role_shares_the_pg_user():
+    environ = {"PGHOST": "db", "PGUSER": "alice", "PGPASSWORD": "pw"}
+
+    assert load_settings(environ, "reporter").user == "alice"
+    assert load_settings(environ, "transformer").user == "alice"
+
+
+def test_the_roles_sql_for_a_dba_takes_passwords_as_psql_variables():
+    from warehouse.roles import script
+
+    text = script("warehouse", {"PGHOST": "db", "LOADER_PGUSER": "etl", "LOADER_PGPASSWORD": "x"})
+
+    assert "password :'etl_password'" in text
+    assert "'x'" not in text
+    assert 'revoke all on database "warehouse" from public;' in text
+    assert 'alter default privileges for role "etl" grant select on tables' in text
