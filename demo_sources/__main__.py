@@ -20,7 +20,14 @@ import uvicorn
 
 from demo_sources.config import DEFAULT_HISTORY_DAYS, DEFAULT_SEED, SCALES, Mess
 from demo_sources.payments_api import BackgroundApi, create_app
-from demo_sources.settings import DemoSettingsError, api_port, api_token, landing_url, shop_url
+from demo_sources.settings import (
+    DemoSettingsError,
+    api_port,
+    api_token,
+    landing_url,
+    shop_owner_url,
+    shop_url,
+)
 from demo_sources.simulator import DaySummary, ShopSimulator, SimulatorError
 
 
@@ -59,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command in ("init", "advance"):
-            simulator = ShopSimulator(shop_url(), landing_url())
+            simulator = ShopSimulator(shop_owner_url(), landing_url())
         if args.command == "init":
             summaries = simulator.init(
                 args.days,
@@ -75,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             _print_days(simulator.advance(args.days))
         elif args.command == "api":
             port = args.port or api_port()
-            app = create_app(shop_url(), token=api_token(), rate_limit_every=args.rate_limit_every)
+            # The payments service reads its tables as its own read-only user.
+            url = ShopSimulator(shop_owner_url(), landing_url()).reader_url("payments_service")
+            app = create_app(url, token=api_token(), rate_limit_every=args.rate_limit_every)
             print(f"payments API on http://127.0.0.1:{port}/v1/payments (Ctrl-C stops it)")
             uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
         elif args.command == "api-up":

@@ -1,8 +1,10 @@
 """Where the demo sources live: exactly where the loads are configured to read them.
 
-- the shop database: ``sources.shop.credentials`` (``SOURCES__SHOP__CREDENTIALS``, a
-  ``postgresql://`` URL; the Makefile points it at a ``shop`` database on the embedded server),
-  so ``python -m demo_sources init`` against another server works too;
+- the shop database: where ``sources.shop.credentials`` points (``SOURCES__SHOP__CREDENTIALS``,
+  a ``postgresql://`` URL; the Makefile points it at a ``shop`` database on the embedded server,
+  as the read-only ``shop_reader``), so ``python -m demo_sources init`` against another server
+  works too. The simulator writes there as the database's owner, ``DEMO_SHOP_OWNER`` and
+  ``DEMO_SHOP_OWNER_PASSWORD`` (default: the embedded server's ``postgres``);
 - the landing folder: ``sources.landing.bucket_url`` (``.dlt/config.toml``: ``data/landing``);
 - the payments API: ``PAYMENTS_API_PORT`` (default 8765) and ``PAYMENTS_API_TOKEN``; the load
   reads it at ``sources.payments.base_url`` with ``sources.payments.api_token``, which the
@@ -15,7 +17,7 @@ system that happens to run on the same server by default.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import dlt
 import psycopg2
@@ -40,6 +42,25 @@ def shop_url() -> str:
             "(make does it for the embedded server)"
         )
     return str(url)
+
+
+def shop_owner_url() -> str:
+    """The shop database's URL as its owner, who creates and changes it."""
+    return with_user(
+        shop_url(),
+        os.environ.get("DEMO_SHOP_OWNER") or "postgres",
+        os.environ.get("DEMO_SHOP_OWNER_PASSWORD") or "postgres",
+    )
+
+
+def with_user(url: str, user: str, password: str) -> str:
+    """``url`` with another user and password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def landing_url() -> str:

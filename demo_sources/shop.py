@@ -4,6 +4,11 @@ Its schema is what an application would have: primary keys, foreign keys, check 
 the indexes its queries need. The payments service keeps its own tables in the ``payments``
 schema of the same database, so payments always match orders. The simulator's bookkeeping lives
 in the ``simulator`` schema, which no loader reads.
+
+Two read-only users, as an application's DBA would give them: ``shop_reader`` reads the shop's
+tables (the shop load connects as it, the Makefile's ``SOURCES__SHOP__CREDENTIALS``), and
+``payments_service`` reads the payments tables (the demo payments API connects as it). Only the
+simulator writes, as the database's owner.
 """
 
 from __future__ import annotations
@@ -99,3 +104,29 @@ create table if not exists simulator.late_events (
 
 SHOP_TABLES = ("customers", "products", "orders", "order_items")
 PAYMENTS_TABLES = ("payments.payments", "payments.refunds")
+
+READERS = {
+    # user: (password, schema it reads)
+    "shop_reader": ("shop-reader-local", "public"),
+    "payments_service": ("payments-service-local", "payments"),
+}
+"""The demo's read-only users; local passwords, like the embedded server's own."""
+
+READER_DDL = """
+do $$ begin
+    if not exists (select from pg_roles where rolname = %(user)s) then
+        execute format('create role %%I', %(user)s);
+    end if;
+    execute format(
+        'alter role %%I with login nosuperuser nocreatedb nocreaterole password %%L',
+        %(user)s, %(password)s
+    );
+    execute format('grant connect on database %%I to %%I', current_database(), %(user)s);
+    execute format('grant usage on schema %%I to %%I', %(schema)s, %(user)s);
+    execute format('grant select on all tables in schema %%I to %%I', %(schema)s, %(user)s);
+    execute format(
+        'alter default privileges in schema %%I grant select on tables to %%I',
+        %(schema)s, %(user)s
+    );
+end $$
+"""

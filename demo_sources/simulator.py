@@ -29,8 +29,8 @@ import pyarrow.csv as pa_csv
 from psycopg2.extensions import cursor as Cursor
 
 from demo_sources.config import DEFAULT_SEED, DEFAULT_START_DATE, SCALES, Mess, Scale
-from demo_sources.settings import connect, ensure_database
-from demo_sources.shop import SCHEMA_DDL
+from demo_sources.settings import connect, ensure_database, with_user
+from demo_sources.shop import READER_DDL, READERS, SCHEMA_DDL
 
 MS_PER_DAY = 86_400_000
 OPEN_ORDER_WINDOW_DAYS = 30
@@ -137,8 +137,8 @@ class DaySummary:
 
 
 class ShopSimulator:
-    """The demo shop in the database at ``shop_url``, and its landing folder of event and CSV
-    files at ``landing_url`` (a local folder, or any fsspec URL)."""
+    """The demo shop in the database at ``shop_url`` (as its owner), and its landing folder of
+    event and CSV files at ``landing_url`` (a local folder, or any fsspec URL)."""
 
     def __init__(self, shop_url: str, landing_url: str | Path):
         self.shop_url = shop_url
@@ -149,6 +149,10 @@ class ShopSimulator:
     def landing_dir(self) -> Path:
         """The landing folder, when it is a local one."""
         return Path(self._landing_root)
+
+    def reader_url(self, user: str) -> str:
+        """The shop's URL as one of its read-only users (``READERS``)."""
+        return with_user(self.shop_url, user, READERS[user][0])
 
     @property
     def events_dir(self) -> Path:
@@ -165,6 +169,10 @@ class ShopSimulator:
         try:
             with conn, conn.cursor() as cursor:
                 cursor.execute(SCHEMA_DDL)
+                for user, (password, schema) in READERS.items():
+                    cursor.execute(
+                        READER_DDL, {"user": user, "password": password, "schema": schema}
+                    )
                 return _read_state(cursor)
         finally:
             conn.close()
