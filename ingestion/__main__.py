@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from ingestion.load import Load, exclusive_load, explain_failure, extracted_rows, run
 from ingestion.registry import LOADS, loads_named
 from warehouse.connection import WarehouseUnavailable, check_connection
-from warehouse.settings import SettingsError, WarehouseSettings, load_settings
+from warehouse.settings import LOADER, SettingsError, WarehouseSettings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None, loads: Sequence[Load] = LOADS) -> int:
     except KeyError as error:
         parser.error(error.args[0])
     try:
-        settings = load_settings()
+        settings = load_settings(role=LOADER)
         check_connection(settings)
     except (SettingsError, WarehouseUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -3,8 +3,11 @@
 ``dev`` (the default) is the embedded server, or whatever the standard PG* variables (or
 ``WAREHOUSE_URL``) name, with the defaults of ``warehouse/settings.py``. ``prod`` reads every
 connection field through ``EnvVar``, so a missing one stops a run with its name, and the values
-never enter Dagster's stored config or its UI. dbt connects to the server the ``warehouse``
-resource names (its PG* variables are dbt's environment), so loads and models never disagree.
+never enter Dagster's stored config or its UI.
+
+Each tool connects as its own least-privilege user (``warehouse/roles.py``): the loads and their
+checks as the loader (``warehouse``), dbt as the transformer, on the same server: dbt's
+environment gets the transformer resource's PG* variables, so loads and models never disagree.
 
 Sources' own settings (credentials, URLs, buckets) are not resources: dlt reads them from its
 configuration, ``SOURCES__<NAME>__<KEY>`` or ``.dlt/secrets.toml``, when a run starts.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from dagster import ConfigurableResource, EnvVar
@@ -22,12 +26,21 @@ from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
 from orchestration.project import DBT_EXECUTABLE, dbt_project, dbt_target
-from warehouse.settings import WarehouseSettings, libpq_env, load_settings
+from warehouse.settings import (
+    LOADER,
+    ROLES,
+    TRANSFORMER,
+    WarehouseSettings,
+    libpq_env,
+    load_settings,
+)
 
 
 class WarehouseResource(ConfigurableResource):
-    """The warehouse PostgreSQL. Fields left unset come from ``warehouse/settings.py``."""
+    """The warehouse PostgreSQL, as the user of ``role``. Fields left unset come from
+    ``warehouse/settings.py``."""
 
+    role: str = LOADER
     host: str | None = None
     port: int | None = None
     user: str | None = None
@@ -36,16 +49,16 @@ class WarehouseResource(ConfigurableResource):
 
     def settings(self) -> WarehouseSettings:
         fields = {
-            "PGHOST": self.host,
-            "PGPORT": self.port,
-            "PGUSER": self.user,
-            "PGPASSWORD": self.password,
-            "PGDATABASE": self.database,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "database": self.database,
         }
-        overrides = {
-            variable: str(value) for variable, value in fields.items() if value is not None
-        }
-        return load_settings({**os.environ, **overrides})
+        given = {name: value for name, value in fields.items() if value is not None}
+        if "host" in given:
+            given["embedded"] = False
+        return replace(load_settings(os.environ, self.role), **given)
 
 
 class WarehouseDbtCliResource(DbtCliResource):
@@ -75,14 +88,17 @@ def _environment(variables: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def warehouse_resource(target: str) -> WarehouseResource:
+def warehouse_resource(target: str, role: str = LOADER) -> WarehouseResource:
+    """The warehouse as ``role``: in ``prod`` every field through ``EnvVar``."""
     if target == "dev":
-        return WarehouseResource()
+        return WarehouseResource(role=role)
+    user_variable, password_variable = ROLES[role].user_variable, ROLES[role].password_variable
     return WarehouseResource(
+        role=role,
         host=EnvVar("PGHOST"),
         port=EnvVar.int("PGPORT"),
-        user=EnvVar("PGUSER"),
-        password=EnvVar("PGPASSWORD"),
+        user=EnvVar(user_variable),
+        password=EnvVar(password_variable),
         database=EnvVar("PGDATABASE"),
     )
 
@@ -90,14 +106,13 @@ def warehouse_resource(target: str) -> WarehouseResource:
 def resources(target: str | None = None) -> dict[str, object]:
     """Every resource for ``target`` (default: :func:`dbt_target`)."""
     target = target or dbt_target()
-    warehouse = warehouse_resource(target)
     return {
         "dbt": WarehouseDbtCliResource(
             project_dir=dbt_project,
             dbt_executable=DBT_EXECUTABLE,
             target=target,
-            warehouse=warehouse,
+            warehouse=warehouse_resource(target, TRANSFORMER),
         ),
         "dlt": DagsterDltResource(),
-        "warehouse": warehouse,
+        "warehouse": warehouse_resource(target, LOADER),
     }
