@@ -22,8 +22,7 @@ final as (
 
     select
         customers.customer_id,
-        customers.customer_name,
-        {{ hash_pii('customers.email') }} as email_hash,
+        {{ pseudonymise('customers.email') }} as email_pseudonym,
         customers.country_code,
         country_regions.country_name,
         country_regions.region,
