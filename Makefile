@@ -33,7 +33,7 @@ DAGSTER_PORT ?= 3000
 # systems in .env (see .env.example and the README).
 export PAYMENTS_API_PORT ?= 8765
 export PAYMENTS_API_TOKEN ?= demo-payments-token
-export SOURCES__SHOP__CREDENTIALS ?= postgresql://postgres:postgres@127.0.0.1:$(or $(PGPORT),55432)/shop
+export SOURCES__SHOP__CREDENTIALS ?= postgresql://shop_reader:shop-reader-local@127.0.0.1:$(or $(PGPORT),55432)/shop
 export SOURCES__PAYMENTS__BASE_URL ?= http://127.0.0.1:$(PAYMENTS_API_PORT)
 export SOURCES__PAYMENTS__API_TOKEN ?= $(PAYMENTS_API_TOKEN)
 
@@ -92,7 +92,7 @@ db-up: install ## Start the embedded Postgres (no-op if it runs or PGHOST is set
 db-down: install ## Stop the embedded Postgres
 	$(BIN)/python -m warehouse down
 
-db-status: install ## Say whether Postgres runs and print its postgresql:// URL
+db-status: install ## Say whether Postgres runs and print the URL for BI tools (read-only, marts)
 	$(BIN)/python -m warehouse status
 
 psql: install ## Open psql on the warehouse

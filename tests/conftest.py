@@ -43,8 +43,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "DAILY_PARTITIONS_START": "2026-01-01",
             "PAYMENTS_API_TOKEN": TEST_API_TOKEN,
             "SOURCES__PAYMENTS__API_TOKEN": TEST_API_TOKEN,
+            # The shop load reads as the demo's read-only user (demo_sources/shop.py).
             "SOURCES__SHOP__CREDENTIALS": (
-                f"postgresql://postgres:postgres@127.0.0.1:{port}/{SHOP_DATABASE}"
+                f"postgresql://shop_reader:shop-reader-local@127.0.0.1:{port}/{SHOP_DATABASE}"
             ),
             "SOURCES__LANDING__BUCKET_URL": str(_session_paths.data_dir / "landing"),
         }
@@ -63,15 +64,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def warehouse() -> Iterator[ThrowawayServer]:
-    """The session's server, started once: the one the environment names."""
+    """The session's server, started once, with the platform's roles: the one the environment
+    names. Its settings are the superuser's (tests see everything); the tools use their roles."""
+    from warehouse import roles
     from warehouse.connection import ensure_database
     from warehouse.embedded import EmbeddedPostgres
-    from warehouse.settings import load_settings
+    from warehouse.settings import ADMIN, load_settings
 
-    settings = load_settings()
+    settings = load_settings(role=ADMIN)
     server = EmbeddedPostgres(settings, _session_paths.postgres_dir, NO_DURABILITY)
     server.start()
     ensure_database(settings)
+    roles.apply(settings)
     yield ThrowawayServer(settings, _session_paths, server)
 
 

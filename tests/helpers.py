@@ -21,7 +21,7 @@ from ingestion.load import Load, extracted_rows, run
 from ingestion.registry import LOADS
 from warehouse.embedded import ThrowawayServer, free_port
 from warehouse.paths import PROJECT_ROOT
-from warehouse.settings import WarehouseSettings, libpq_env
+from warehouse.settings import LOADER, TRANSFORMER, WarehouseSettings, libpq_env
 
 __all__ = ["free_port"]
 
@@ -69,7 +69,13 @@ def imported_models(sql: str) -> dict[str, str]:
 
 
 def shop_url(server: ThrowawayServer) -> str:
+    """The demo shop's database on ``server``, as its owner (the simulator writes as it)."""
     return server.url(SHOP_DATABASE)
+
+
+def shop_reader_url(server: ThrowawayServer) -> str:
+    """The demo shop's database on ``server``, as the read-only user the shop load reads as."""
+    return ShopSimulator(shop_url(server), landing_dir(server)).reader_url("shop_reader")
 
 
 def landing_dir(server: ThrowawayServer) -> Path:
@@ -80,9 +86,9 @@ def server_env(server: ThrowawayServer, api_url: str | None = None) -> dict[str,
     """The variables that point every tool (dlt, dbt, Dagster, the demo, the command lines) at
     ``server``: its warehouse, its data folder, the demo sources on it."""
     env = {
-        **libpq_env(server.settings),
+        **libpq_env(server.as_role(TRANSFORMER)),
         "PLATFORM_DATA_DIR": str(server.paths.data_dir),
-        "SOURCES__SHOP__CREDENTIALS": shop_url(server),
+        "SOURCES__SHOP__CREDENTIALS": shop_reader_url(server),
         "SOURCES__LANDING__BUCKET_URL": str(landing_dir(server)),
     }
     if api_url:
@@ -119,6 +125,15 @@ def cli(
     )
 
 
+def outside_the_project(folder: Path) -> dict[str, str]:
+    """What a Dagster command needs to run from ``folder`` instead of the project: the Dagster
+    CLI loads the ``.env`` of the folder it runs in, over the environment, and a developer's
+    ``.env`` would point a test at their own warehouse. dlt finds ``.dlt/`` through
+    ``DLT_PROJECT_DIR``; the project is installed, so its modules import from anywhere."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {"DLT_PROJECT_DIR": str(PROJECT_ROOT)}
+
+
 def simulator(server: ThrowawayServer) -> ShopSimulator:
     """The demo shop on ``server``, delivering files into its landing folder."""
     return ShopSimulator(shop_url(server), landing_dir(server))
@@ -128,7 +143,7 @@ def loads_for(server: ThrowawayServer, api_url: str | None = None) -> dict[str, 
     """The registry's loads, reading the demo sources of ``server`` (and the payments API at
     ``api_url``)."""
     config: dict[str, dict[str, Any]] = {
-        "shop": {"credentials": shop_url(server)},
+        "shop": {"credentials": shop_reader_url(server)},
         "landing": {"bucket_url": str(landing_dir(server))},
         "payments": {"base_url": api_url, "api_token": TEST_API_TOKEN} if api_url else {},
     }
@@ -136,8 +151,9 @@ def loads_for(server: ThrowawayServer, api_url: str | None = None) -> dict[str, 
 
 
 def pipeline_for(server: ThrowawayServer, load: Load):
-    """The dlt pipeline of ``load`` into ``server``, with its state in the server's folder."""
-    return load.pipeline(server.settings, pipelines_dir=server.paths.dlt_dir)
+    """The dlt pipeline of ``load`` into ``server`` as the loader, with its state in the server's
+    folder."""
+    return load.pipeline(server.as_role(LOADER), pipelines_dir=server.paths.dlt_dir)
 
 
 def load(server: ThrowawayServer, name: str, api_url: str | None = None, **config: Any):

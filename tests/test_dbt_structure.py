@@ -540,6 +540,94 @@ def snapshots_without_history_tests(manifest: Manifest) -> list[str]:
     return violations
 
 
+PERSONAL_COLUMN = re.compile(
+    r"^(e?mail|email_address|phone(_number)?|mobile|address|street|postcode|ip(_address)?"
+    r"|date_of_birth|birth_?date|first_name|last_name|full_name|customer_name)$"
+)
+PERSONAL_ENTITY = re.compile(r"customer|user|person|contact|member|employee")
+"""Columns that hold personal data by their name (``name`` only in a table of people)."""
+
+
+def pii(column: dict[str, Any]) -> Any:
+    """A column's ``meta.pii``: True, "pseudonymised", or None."""
+    return column.get("meta", {}).get("pii") or column.get("config", {}).get("meta", {}).get("pii")
+
+
+def nodes_with_columns(manifest: Manifest) -> list[Node]:
+    """This project's sources, models, seeds and snapshots: what has columns."""
+    return project_sources(manifest) + [
+        node
+        for resource_type in ("model", "seed", "snapshot")
+        for node in project_nodes(manifest, resource_type)
+    ]
+
+
+def personal_columns(node: Node) -> list[str]:
+    """The node's columns declared as personal data not pseudonymised (``pii: true``)."""
+    return [name for name, column in node.get("columns", {}).items() if pii(column) is True]
+
+
+def personal_columns_undeclared(manifest: Manifest) -> list[str]:
+    violations = []
+    for node in nodes_with_columns(manifest):
+        for name, column in node.get("columns", {}).items():
+            looks_personal = PERSONAL_COLUMN.match(name) or (
+                name == "name" and PERSONAL_ENTITY.search(node["name"])
+            )
+            if looks_personal and pii(column) not in (True, "pseudonymised"):
+                violations.append(
+                    f"{node['original_file_path']}: column {name} of {node['name']} looks like"
+                    " personal data: declare it with `meta: {pii: true}` (or `pii: pseudonymised`"
+                    " for a keyed pseudonym) so the rules below can follow it"
+                )
+    return violations
+
+
+def personal_data_in_public_models(manifest: Manifest) -> list[str]:
+    return [
+        f"{model['original_file_path']}: public model {model['name']} exposes {column}, personal"
+        " data (pii: true): leave it out, or pseudonymise it with {{ pseudonymise(...) }} and"
+        " mark it `pii: pseudonymised`"
+        for model in project_nodes(manifest, "model")
+        if model["config"].get("access") == "public"
+        for column in personal_columns(model)
+    ]
+
+
+def personal_data_in_snapshots(manifest: Manifest) -> list[str]:
+    """A snapshot keeps every version for ever, so an erased person would stay in it."""
+    violations = []
+    for snapshot in project_nodes(manifest, "snapshot"):
+        parents = [
+            manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id)
+            for unique_id in snapshot["depends_on"]["nodes"]
+        ]
+        for parent in [snapshot, *(parent for parent in parents if parent)]:
+            for column in personal_columns(parent):
+                violations.append(
+                    f"{snapshot['original_file_path']}: snapshot {snapshot['name']} keeps"
+                    f" {column} of {parent['name']}, personal data, for ever: snapshot a model"
+                    " without it (as int_customers_depersonalised does)"
+                )
+    return violations
+
+
+def stored_failures_of_personal_data(manifest: Manifest) -> list[str]:
+    """A test that stores its failing rows copies them into test_failures, beyond erasure."""
+    violations = []
+    for test in project_nodes(manifest, "test"):
+        if not test["config"].get("store_failures"):
+            continue
+        for unique_id in test["depends_on"]["nodes"]:
+            tested = manifest["nodes"].get(unique_id) or manifest["sources"].get(unique_id)
+            if tested and personal_columns(tested):
+                violations.append(
+                    f"{test['original_file_path']}: test {test['name']} stores the failing rows"
+                    f" of {tested['name']}, which holds personal data: drop store_failures"
+                )
+    return violations
+
+
 def generic_test_signature(macro: Node) -> tuple[str, list[str]] | None:
     """A ``{% test name(model, ...) %}`` block's name and argument names, besides ``model``."""
     match = GENERIC_TEST_SIGNATURE.search(macro["macro_sql"])
@@ -696,6 +784,22 @@ def test_every_column_of_a_compound_key_is_not_null(manifest: Manifest) -> None:
     check(compound_keys_with_nullable_columns, manifest)
 
 
+def test_personal_columns_are_declared(manifest: Manifest) -> None:
+    check(personal_columns_undeclared, manifest)
+
+
+def test_no_public_model_exposes_personal_data(manifest: Manifest) -> None:
+    check(personal_data_in_public_models, manifest)
+
+
+def test_no_snapshot_keeps_personal_data(manifest: Manifest) -> None:
+    check(personal_data_in_snapshots, manifest)
+
+
+def test_no_test_stores_failing_rows_of_personal_data(manifest: Manifest) -> None:
+    check(stored_failures_of_personal_data, manifest)
+
+
 def test_no_summary_is_computed_in_two_models(manifest: Manifest) -> None:
     check(summaries_computed_twice, manifest)
 
@@ -738,6 +842,29 @@ BAD_FILES = {
         "    description: Versions of products.\n"
         "    relation: ref('stg_shop__products')\n"
         "    config: {unique_key: product_id, strategy: timestamp, updated_at: updated_at}\n"
+    ),
+    # Personal data where it must not be: a public mart with an email, a snapshot of the
+    # customers with their names, an undeclared phone number, failing rows of customers stored.
+    "models/marts/core/dim_contacts.sql": (
+        "select customer_id, email, '' as phone from {{ ref('stg_shop__customers') }}\n"
+    ),
+    "models/marts/core/_bad__models.yml": (
+        "version: 2\nmodels:\n  - name: dim_contacts\n    description: Contacts.\n"
+        "    columns:\n      - name: customer_id\n        description: Key.\n"
+        "        data_type: bigint\n        data_tests: [unique, not_null]\n"
+        "      - name: email\n        description: Email.\n        data_type: text\n"
+        "        meta: {pii: true}\n"
+        "      - name: phone\n        description: Phone.\n        data_type: text\n"
+    ),
+    "tests/assert_customers_have_emails.sql": (
+        "{{ config(store_failures=true) }}\n"
+        "select * from {{ ref('stg_shop__customers') }} where email is null\n"
+    ),
+    "snapshots/personal_snapshots.yml": (
+        "version: 2\nsnapshots:\n  - name: snap_shop__people\n"
+        "    description: Versions of customers.\n"
+        "    relation: ref('stg_shop__customers')\n"
+        "    config: {unique_key: customer_id, strategy: timestamp, updated_at: updated_at}\n"
     ),
     # Freshness in the deprecated top-level place, switched off for one table, no loaded_at_field.
     "models/staging/shop/_scratch__sources.yml": (
@@ -860,6 +987,26 @@ BAD_MART = "marts/core/customers_bad.sql"
             sources_without_freshness,
             "source scratch.uploads has no freshness threshold",
             id="source-without-freshness",
+        ),
+        pytest.param(
+            personal_columns_undeclared,
+            "column phone of dim_contacts looks like personal data",
+            id="personal-column-undeclared",
+        ),
+        pytest.param(
+            personal_data_in_public_models,
+            "public model dim_contacts exposes email, personal data",
+            id="personal-data-in-a-public-mart",
+        ),
+        pytest.param(
+            personal_data_in_snapshots,
+            "snapshot snap_shop__people keeps customer_name of stg_shop__customers",
+            id="personal-data-in-a-snapshot",
+        ),
+        pytest.param(
+            stored_failures_of_personal_data,
+            "test assert_customers_have_emails stores the failing rows of stg_shop__customers",
+            id="stored-failures-of-personal-data",
         ),
         pytest.param(
             sources_without_freshness,

@@ -151,6 +151,8 @@ def test_raw_tables_get_the_freshness_of_the_dbt_source_that_reads_them(asset_gr
 
 
 def test_prod_takes_every_connection_field_from_the_environment(monkeypatch, dbt_manifest):
+    """In prod each tool's user and password come from its own variables, through EnvVar: the
+    loads as the loader, dbt as the transformer; a missing one stops the run with its name."""
     from dagster import build_resources
 
     from orchestration.resources import resources
@@ -159,26 +161,33 @@ def test_prod_takes_every_connection_field_from_the_environment(monkeypatch, dbt
     for variable, value in {
         "PGHOST": "db.example.com",
         "PGPORT": "6543",
-        "PGUSER": "loader",
-        "PGPASSWORD": "s3cret",
+        "PGUSER": "transformer_dbt",
+        "PGPASSWORD": "s3cret-dbt",
+        "LOADER_PGUSER": "loader_dlt",
+        "LOADER_PGPASSWORD": "s3cret-dlt",
         "PGDATABASE": "analytics",
     }.items():
         monkeypatch.setenv(variable, value)
-    with build_resources({"warehouse": prod["warehouse"]}) as built:
-        settings = built.warehouse.settings()
-    monkeypatch.delenv("PGPASSWORD")
+    with build_resources({"warehouse": prod["warehouse"], "dbt": prod["dbt"]}) as built:
+        loader = built.warehouse.settings()
+        transformer = built.dbt.warehouse.settings()
+    monkeypatch.delenv("LOADER_PGPASSWORD")
 
-    assert (settings.host, settings.port, settings.user, settings.database) == (
+    assert (loader.host, loader.port, loader.user, loader.database) == (
         "db.example.com",
         6543,
-        "loader",
+        "loader_dlt",
         "analytics",
     )
-    assert settings.password == "s3cret"
-    assert not settings.embedded
+    assert (loader.password, transformer.user, transformer.password) == (
+        "s3cret-dlt",
+        "transformer_dbt",
+        "s3cret-dbt",
+    )
+    assert not loader.embedded
     assert prod["dbt"].target == "prod"
     with (
-        pytest.raises(Exception, match="PGPASSWORD"),
+        pytest.raises(Exception, match="LOADER_PGPASSWORD"),
         build_resources({"warehouse": prod["warehouse"]}),
     ):
         pass

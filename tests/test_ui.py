@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from helpers import free_port
+from helpers import free_port, outside_the_project
 
 from warehouse.paths import PROJECT_ROOT
 
@@ -86,12 +86,13 @@ def webserver(dbt_manifest, tmp_path_factory) -> Iterator[str]:
     """The Dagster webserver on a free loopback port, serving the project's definitions."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("webserver") / "webserver.log"
+    folder = tmp_path_factory.mktemp("webserver")
+    log_path = folder / "webserver.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
             [WEBSERVER, "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=PROJECT_ROOT,
-            env=dict(os.environ),
+            cwd=folder / "cwd",
+            env={**os.environ, **outside_the_project(folder / "cwd")},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
