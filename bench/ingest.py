@@ -39,7 +39,7 @@ from ingestion.load import RUN_OPTIONS
 from ingestion.registry import loads_named
 from warehouse.connection import connect
 from warehouse.embedded import ThrowawayServer, throwaway_server
-from warehouse.settings import WarehouseSettings
+from warehouse.settings import LOADER, WarehouseSettings
 
 SHOP_DATABASE = "shop"
 
@@ -97,7 +97,7 @@ def dlt_route(server: ThrowawayServer, route: str) -> tuple[float, dict[str, flo
     name = f"bench_{route.replace('-', '_')}"
     pipeline = dlt.pipeline(
         pipeline_name=name,
-        destination=postgres(credentials=server.settings.url()),
+        destination=postgres(credentials=server.as_role(LOADER).url()),
         dataset_name=name,
         pipelines_dir=str(server.paths.dlt_dir),
     )

@@ -54,7 +54,7 @@ from demo_sources.payments_api import PaymentsApiServer
 from demo_sources.simulator import ShopSimulator
 from warehouse.embedded import ThrowawayServer, free_port, throwaway_server
 from warehouse.paths import PROJECT_ROOT
-from warehouse.settings import libpq_env
+from warehouse.settings import TRANSFORMER, libpq_env
 
 EXECUTION_VARIANTS = {
     "dagster": None,
@@ -105,7 +105,7 @@ def route_env(server: ThrowawayServer, scratch: Path, api_url: str) -> dict[str,
         for key, value in os.environ.items()
         if key not in CONNECTION_VARIABLES and not key.startswith("SOURCES__")
     }
-    env.update(libpq_env(server.settings))
+    env.update(libpq_env(server.as_role(TRANSFORMER)))
     env.update(
         {
             "PLATFORM_DATA_DIR": str(server.paths.data_dir),

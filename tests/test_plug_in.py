@@ -17,6 +17,7 @@ from demo_sources.simulator import ShopSimulator
 from ingestion.load import Load, Reconciliation, SourceSystem, count_rows
 from warehouse.embedded import NO_DURABILITY, throwaway_server
 from warehouse.paths import PROJECT_ROOT
+from warehouse.settings import TRANSFORMER
 
 SHOP_TABLES = ("customers", "products", "orders", "order_items")
 
@@ -245,9 +246,12 @@ def test_dbt_builds_where_the_warehouse_resource_points(tmp_path, monkeypatch, d
     with throwaway_server(tmp_path, NO_DURABILITY) as other:
         for variable in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"):
             monkeypatch.delenv(variable, raising=False)
-        monkeypatch.setenv("WAREHOUSE_URL", other.settings.url().replace("127.0.0.1", "localhost"))
+        transformer = other.as_role(TRANSFORMER).url()
+        monkeypatch.setenv("WAREHOUSE_URL", transformer.replace("127.0.0.1", "localhost"))
+        # Another server than the embedded one: a dev target writes under a prefix of its own.
+        monkeypatch.setenv("DBT_SCHEMA", "dbt_ci")
 
         result = materialize([seed], resources=resources(), instance=DagsterInstance.ephemeral())
 
         assert result.success
-        assert query(other, "select count(*) > 0 from reference.channel_groups") == [(True,)]
+        assert query(other, "select count(*) > 0 from dbt_ci_reference.channel_groups") == [(True,)]
