@@ -362,6 +362,9 @@ def _lock_holder(cursor: Any, key: int) -> str:
     if row is None:
         return "it just finished"
     name, since = row
+    if since is None:
+        # Another user's session: only its own user (or pg_read_all_stats) sees its details.
+        return "held by another database user"
     return f"{name or 'unnamed'}, since {since:%Y-%m-%d %H:%M:%S %Z}"
 
 

@@ -21,6 +21,7 @@ from helpers import (
 )
 
 from ingestion.load import LoadBusy, exclusive_load
+from warehouse.settings import LOADER
 
 
 @pytest.fixture
@@ -120,11 +121,11 @@ def test_a_second_load_of_the_same_source_waits_or_refuses_in_one_line(shop):
     FileNotFoundError. A load now holds a lock in the warehouse while it runs."""
     landing = loads_for(shop)["landing"]
     env = server_env(shop)
-    with exclusive_load(landing, shop.settings):
+    with exclusive_load(landing, shop.as_role(LOADER)):
         refused = cli("ingestion", "landing", "--no-wait", env=env)
         with (
             pytest.raises(LoadBusy, match="another landing load runs"),
-            exclusive_load(landing, shop.settings, wait=False),
+            exclusive_load(landing, shop.as_role(LOADER), wait=False),
         ):
             pass
         waiting = threading.Thread(
