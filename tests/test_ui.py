@@ -43,7 +43,7 @@ CUSTOMER_LINEAGE = '+key:"staging/stg_shop__customers"+'
 """Everything upstream and downstream of the customers staging model: few enough assets that
 the graph fits the window at a zoom where full names are drawn."""
 
-VIEWPORT = {"width": 1920, "height": 1080}
+VIEWPORT = {"width": 2560, "height": 1440}
 
 expect.set_options(timeout=GRAPH_RENDER_TIMEOUT_MS)
 
@@ -133,7 +133,12 @@ def test_asset_graph_shows_the_customer_lineage(webserver, page):
         expect(graph.get_by_text("stg_shop__customers", exact=True)).to_be_attached()
         page.reload()
 
-        for name in ["dim_customers", "stg_shop__customers", "snap_shop__customers"]:
+        for name in [
+            "dim_customers",
+            "stg_shop__customers",
+            "int_customers_depersonalised",
+            "snap_shop__customers",
+        ]:
             expect(graph.get_by_text(name, exact=True)).to_be_in_viewport()
         # The dbt source shop/customers and the dlt asset raw_shop/customers that loads it.
         raw_customers = graph.get_by_text("customers", exact=True)
