@@ -57,7 +57,7 @@ def load_one(load: Load, settings: WarehouseSettings, args: argparse.Namespace) 
     """Run one load, print what it loaded and its reconciliation; whether that holds."""
     pipeline = load.pipeline(settings, progress="log" if args.progress else None)
     with exclusive_load(load, settings, wait=not args.no_wait, say=print):
-        run(pipeline, load.source(), say=print)
+        run(pipeline, load.source(), say=print, loader_file_format=load.loader_file_format)
     loaded = ", ".join(
         f"{table} {rows:,}" for table, rows in sorted(extracted_rows(pipeline).items())
     )

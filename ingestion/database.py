@@ -16,8 +16,12 @@ Constraints are dbt's job, downstream.
 How rows move:
 
 - **Arrow route.** The ``connectorx`` backend reads batches as Arrow tables over Postgres's
-  binary protocol, with the source's own column types, and the pipeline writes them to Postgres
-  with ``COPY`` (see :mod:`ingestion.load`). ``bench/ingest.py`` measures it against a plain COPY.
+  binary protocol, with the source's own column types. They stay Arrow all the way: written as
+  Parquet load files, which dlt loads through ADBC (``adbc-driver-postgresql``) with Postgres's
+  binary ``COPY``. No value is formatted as text on the way: formatting time-zone-aware
+  timestamps as CSV was most of a load's time, and dlt's CSV ``COPY`` reads an empty string as
+  null. ``bench/ingest.py`` measures the route against a plain COPY; ``tests/test_ingestion.py``
+  compares every value with the source.
 - **Incremental merge.** Each table is read where the cursor column is at or after the last
   value loaded, minus ``lag_seconds`` (default an hour), and merged on its primary key. The
   overlap catches rows whose transaction committed after a later change had already been
@@ -252,6 +256,8 @@ class DatabaseLoad(Load):
     """A PostgreSQL database of an application, read table by table (see the module docstring)."""
 
     kind = "postgres"
+    loader_file_format = "parquet"
+    """Arrow batches as they came, copied in binary through ADBC (see the module docstring)."""
 
     def source(self, **config: Any) -> DltSource:
         return database_source.clone(name=self.name, section=self.name)(**{**self.config, **config})

@@ -50,10 +50,8 @@ LOCK_NAMESPACE = 0x646C74
 LOCK_POLL_SECONDS = 2
 
 LOADER_FILE_FORMAT = "csv"
-"""Load files are CSV, which the Postgres destination loads with COPY."""
-
-RUN_OPTIONS: dict[str, Any] = {"loader_file_format": LOADER_FILE_FORMAT}
-"""Keyword arguments for ``pipeline.run``, shared by the command line, Dagster and benchmarks."""
+"""Load files of Python rows are CSV, which the Postgres destination loads with ``COPY``. A load
+whose rows are Arrow tables says ``parquet`` instead (:attr:`Load.loader_file_format`)."""
 
 
 class LoadConfigurationError(ValueError):
@@ -117,6 +115,8 @@ class Load(ABC):
     load_together: ClassVar[bool] = False
     """True when one read feeds every table, so loading only some of them would lose rows."""
     daily_partitioned: ClassVar[bool] = False
+    loader_file_format: ClassVar[str] = LOADER_FILE_FORMAT
+    """dlt's ``loader_file_format`` for this load's ``pipeline.run``."""
     """True when the load can reload given days (:meth:`reload_source`): Dagster partitions it."""
 
     def __init__(self, name: str, **config: Any):
@@ -265,7 +265,10 @@ def _lookups(traces: Sequence[Any]) -> Iterator[LookupTrace]:
 
 
 def run(
-    pipeline: dlt.Pipeline, source: DltSource, say: Callable[[str], None] = log.info
+    pipeline: dlt.Pipeline,
+    source: DltSource,
+    say: Callable[[str], None] = log.info,
+    loader_file_format: str = LOADER_FILE_FORMAT,
 ) -> LoadInfo:
     """Run ``pipeline`` on ``source`` the fast way, raising if any load job failed.
 
@@ -277,7 +280,7 @@ def run(
         say(f"{pipeline.pipeline_name}: finishing the load an earlier run left half done")
         pipeline.normalize()
         pipeline.load().raise_on_failed_jobs()
-    info = pipeline.run(source, **RUN_OPTIONS)
+    info = pipeline.run(source, loader_file_format=loader_file_format)
     info.raise_on_failed_jobs()
     return info
 

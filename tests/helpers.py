@@ -160,7 +160,7 @@ def load(server: ThrowawayServer, name: str, api_url: str | None = None, **confi
     """Run one load of the registry into ``server``; the rows extracted per table."""
     configured = loads_for(server, api_url)[name]
     pipeline = pipeline_for(server, configured)
-    run(pipeline, configured.source(**config))
+    run(pipeline, configured.source(**config), loader_file_format=configured.loader_file_format)
     return extracted_rows(pipeline)
 
 

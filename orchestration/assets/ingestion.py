@@ -29,7 +29,7 @@ from dagster import (
 from dagster_dlt import DagsterDltResource, dlt_assets
 from dlt.common.exceptions import TransientException
 
-from ingestion.load import RUN_OPTIONS, Load, exclusive_load, explain_failure, extracted_rows
+from ingestion.load import Load, exclusive_load, explain_failure, extracted_rows
 from orchestration.partitions import daily_partitions, days_in_window
 from orchestration.resources import WarehouseResource
 from orchestration.translators import (
@@ -106,7 +106,7 @@ def load_assets(load: Load) -> AssetsDefinition:
                 source = load.reload_source(pipeline, days)
             else:
                 source = load.source()
-            yield from _run(context, dlt, source, pipeline)
+            yield from _run(context, dlt, source, pipeline, load.loader_file_format)
 
     return raw_tables
 
@@ -128,12 +128,18 @@ def _run(
     dlt: DagsterDltResource,
     source: dlt_lib.sources.DltSource,
     pipeline: dlt_lib.Pipeline,
+    loader_file_format: str,
 ) -> Iterator[MaterializeResult]:
     """Run the pipeline the fast way (dlt logs its progress every 10 s), with each table's row
     count from the extract step."""
     try:
         results = list(
-            dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, **RUN_OPTIONS)
+            dlt.run(
+                context=context,
+                dlt_source=source,
+                dlt_pipeline=pipeline,
+                loader_file_format=loader_file_format,
+            )
         )
     except Exception as error:
         if is_transient(error):
