@@ -41,7 +41,7 @@ export SOURCES__PAYMENTS__API_TOKEN ?= $(PAYMENTS_API_TOKEN)
 	summary clean demo-init demo-advance demo-api demo-api-up demo-api-down load docs
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
