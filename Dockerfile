@@ -32,7 +32,7 @@ COPY --from=build --chown=dagster:dagster /app /app
 COPY --from=build --chown=dagster:dagster /app/deploy/dagster.yaml /opt/dagster/dagster_home/
 WORKDIR /app
 # DBT_TARGET=prod: dbt and Dagster's resources read every connection setting from the
-# environment (PG*), with no defaults. Dagster's own storage reads DAGSTER_PG_*.
+# environment (PG* for dbt, LOADER_PG* for dlt), with no defaults; Dagster's storage DAGSTER_PG*.
 ENV PATH=/app/.venv/bin:$PATH \
     DAGSTER_HOME=/opt/dagster/dagster_home \
     PLATFORM_DATA_DIR=/opt/dagster/data \

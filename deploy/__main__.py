@@ -4,9 +4,9 @@
 up       prepare the instance, start the code server, webserver and daemon, wait until they answer
 down     stop them (SIGTERM, then SIGKILL of each process group): within 30 s
 status   whether each runs and answers; exit 1 unless all do
-prepare  the start-up alone, on the instance in DAGSTER_HOME: each load's pool limited to one run
-         (and with --create-database, Dagster's database created; with --end-dead-runs, runs
-         whose process is gone on this machine ended). Containers run it before the services.
+prepare  the start-up alone, on the instance in DAGSTER_HOME: Dagster's database reachable as its
+         user, each load's pool limited to one run (and with --end-dead-runs, runs whose process
+         is gone on this machine ended). Containers run it before the services.
 
 Errors print one line to stderr and exit 1.
 """
@@ -36,9 +36,6 @@ def main(argv: list[str] | None = None) -> int:
     subcommands.add_parser("status", help="say whether each service runs and answers")
     start_up = subcommands.add_parser("prepare", help="the start-up step alone")
     start_up.add_argument(
-        "--create-database", action="store_true", help="create Dagster's database if missing"
-    )
-    start_up.add_argument(
         "--end-dead-runs",
         action="store_true",
         help="end runs whose process is gone (only where every run runs on this machine)",
@@ -65,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
             ended = prepare(
                 Path(home),
                 settings=None,
-                create_database=args.create_database,
                 end_dead_runs=args.end_dead_runs,
             )
             for run in ended:

@@ -51,16 +51,9 @@ def daemon() -> list[str]:
     return ["dagster-daemon", "run", "-w", WORKSPACE]
 
 
-def prepare(*, create_database: bool = False, end_dead_runs: bool = False) -> list[str]:
+def prepare(*, end_dead_runs: bool = False) -> list[str]:
     """The start-up step before the services (see ``python -m deploy prepare --help``)."""
-    return [
-        "python",
-        "-m",
-        "deploy",
-        "prepare",
-        *(["--create-database"] if create_database else []),
-        *(["--end-dead-runs"] if end_dead_runs else []),
-    ]
+    return ["python", "-m", "deploy", "prepare", *(["--end-dead-runs"] if end_dead_runs else [])]
 
 
 def code_server_health_check(host: str, port: int) -> list[str]:

@@ -1,11 +1,19 @@
 """Dagster's own database: where production keeps runs, event logs and schedule and sensor state.
 
-``deploy/dagster.yaml`` reads the connection from ``DAGSTER_PG_HOST``, ``DAGSTER_PG_PORT``,
-``DAGSTER_PG_USER``, ``DAGSTER_PG_PASSWORD`` and ``DAGSTER_PG_DB``. Left unset, the storage is a
-database of its own, ``dagster``, on the warehouse's server (:mod:`warehouse.settings`), as the
-warehouse's user unless ``DAGSTER_PG_USER`` and ``DAGSTER_PG_PASSWORD`` name one for Dagster. A
-``DAGSTER_PG_HOST`` of its own needs its own user and password: the warehouse's password never
-goes to another server.
+Dagster connects as its own least-privilege user, the ``dagster`` role of
+:mod:`warehouse.settings`: ``DAGSTER_PGUSER`` and ``DAGSTER_PGPASSWORD`` (on the embedded server
+``dagster``/``dagster-local``; on another server unset means ``PGUSER``/``PGPASSWORD``, as for
+every role). Its database is ``dagster``, which :mod:`warehouse.roles` creates, owned by that
+user: ``make db-up`` on the embedded server, a DBA's ``python -m warehouse roles --sql``
+elsewhere. Nothing here creates a database or needs a superuser.
+
+The server is the warehouse's unless ``DAGSTER_PGHOST`` names another; ``DAGSTER_PGPORT``
+(default: the warehouse's port, 5432 on a server of its own) and ``DAGSTER_PGDATABASE`` (default
+``dagster``) complete it. A server of its own needs ``DAGSTER_PGUSER`` and ``DAGSTER_PGPASSWORD``
+set: the warehouse's credentials never go to another server.
+
+:func:`storage_env` fills in all five ``DAGSTER_PG*`` variables, which ``deploy/dagster.yaml``
+reads; the local topology and the container start-up set them so.
 """
 
 from __future__ import annotations
@@ -13,98 +21,87 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
-import psycopg2
+from warehouse.connection import WarehouseUnavailable, check_connection
+from warehouse.roles import DAGSTER_DATABASE
+from warehouse.settings import DAGSTER, WarehouseSettings, load_settings
 
-from warehouse.connection import WarehouseUnavailable, connect, ensure_database
-from warehouse.settings import WarehouseSettings, load_settings
-
-STORAGE_VARIABLES = (
-    "DAGSTER_PG_HOST",
-    "DAGSTER_PG_PORT",
-    "DAGSTER_PG_USER",
-    "DAGSTER_PG_PASSWORD",
-    "DAGSTER_PG_DB",
+HOST, PORT, USER, PASSWORD, DATABASE = (
+    "DAGSTER_PGHOST",
+    "DAGSTER_PGPORT",
+    "DAGSTER_PGUSER",
+    "DAGSTER_PGPASSWORD",
+    "DAGSTER_PGDATABASE",
 )
-DEFAULT_DATABASE = "dagster"
-WAREHOUSE_TO_STORAGE_VARIABLE = {
-    "PGHOST": "DAGSTER_PG_HOST",
-    "PGPORT": "DAGSTER_PG_PORT",
-    "PGUSER": "DAGSTER_PG_USER",
-    "PGPASSWORD": "DAGSTER_PG_PASSWORD",
-    "PGDATABASE": "DAGSTER_PG_DB",
-}
+STORAGE_VARIABLES = (HOST, PORT, USER, PASSWORD, DATABASE)
 
 
 class StorageError(RuntimeError):
     """Dagster's storage is misconfigured or unreachable; the message is one line naming the fix."""
 
 
-def storage_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Every ``DAGSTER_PG_*`` variable: those set in ``environ`` (default: the process
-    environment), the others from the warehouse's settings as the module docstring says."""
+def storage_settings(environ: Mapping[str, str] | None = None) -> WarehouseSettings:
+    """Dagster's storage connection from ``environ`` (default: the process environment), as the
+    module docstring says."""
     env = os.environ if environ is None else environ
-    given = {name: env[name] for name in STORAGE_VARIABLES if env.get(name)}
-    if "DAGSTER_PG_HOST" in given:
-        missing = [name for name in ("DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD") if name not in given]
+    own_server = bool(env.get(HOST))
+    if own_server:
+        missing = [name for name in (USER, PASSWORD) if not env.get(name)]
         if missing:
             raise StorageError(
-                f"DAGSTER_PG_HOST names a server for Dagster's storage: set {' and '.join(missing)}"
-                " too (the warehouse's credentials are never sent to another server)"
+                f"{HOST} names a server for Dagster's storage: set {' and '.join(missing)} too"
+                " (the warehouse's credentials are never sent to another server)"
             )
-        defaults = {"DAGSTER_PG_PORT": "5432"}
-    else:
-        warehouse = load_settings(env)
-        defaults = {
-            "DAGSTER_PG_HOST": warehouse.host,
-            "DAGSTER_PG_PORT": str(warehouse.port),
-            "DAGSTER_PG_USER": warehouse.user,
-            "DAGSTER_PG_PASSWORD": warehouse.password,
-        }
-    storage = {**defaults, "DAGSTER_PG_DB": DEFAULT_DATABASE, **given}
-    port = storage["DAGSTER_PG_PORT"]
-    if not port.isdigit():
-        raise StorageError(f"DAGSTER_PG_PORT must be a port number, got {port!r}")
-    return storage
-
-
-def storage_settings(storage: Mapping[str, str]) -> WarehouseSettings:
-    """The connection of :func:`storage_env`'s variables, to connect with."""
-    return WarehouseSettings(
-        host=storage["DAGSTER_PG_HOST"],
-        port=int(storage["DAGSTER_PG_PORT"]),
-        user=storage["DAGSTER_PG_USER"],
-        password=storage["DAGSTER_PG_PASSWORD"],
-        database=storage["DAGSTER_PG_DB"],
-        embedded=False,
+    settings = load_settings(env, role=DAGSTER)
+    port = env.get(PORT) or (None if not own_server else "5432")
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise StorageError(f"{PORT} must be a port number, got {port!r}")
+    return replace(
+        settings,
+        host=env[HOST] if own_server else settings.host,
+        port=int(port) if port else settings.port,
+        database=env.get(DATABASE) or DAGSTER_DATABASE,
+        embedded=settings.embedded and not own_server,
     )
 
 
-def ensure_storage_database(storage: Mapping[str, str]) -> bool:
-    """Create Dagster's database unless it exists; True if it was created. Its tables are
-    dagster-postgres's to create (and ``dagster instance migrate``'s to upgrade)."""
-    settings = storage_settings(storage)
+def storage_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every ``DAGSTER_PG*`` variable ``deploy/dagster.yaml`` reads, for ``environ``."""
+    settings = storage_settings(environ)
+    return {
+        HOST: settings.host,
+        PORT: str(settings.port),
+        USER: settings.user,
+        PASSWORD: settings.password,
+        DATABASE: settings.database,
+    }
+
+
+def check_storage(environ: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`StorageError` unless Dagster's user reaches its database."""
+    env = os.environ if environ is None else environ
+    settings = storage_settings(env)
     try:
-        connect(settings).close()
-        return False
+        check_connection(settings)
     except WarehouseUnavailable as error:
-        if "has no database" not in str(error):
-            raise StorageError(f"Dagster's storage: {_storage_names(str(error))}") from None
-    try:
-        return ensure_database(settings)
-    except (WarehouseUnavailable, psycopg2.Error) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else "refused"
-        raise StorageError(
-            f"cannot create Dagster's database {settings.database!r} on "
-            f"{settings.host}:{settings.port} as {settings.user!r} ({_storage_names(reason)}): "
-            "create it as an administrator, or set DAGSTER_PG_DB to one that exists"
-        ) from None
+        message = storage_names(str(error), own_server=bool(env.get(HOST)))
+        if f"has no database {settings.database!r}" in message:
+            message += (
+                " (`make db-up` creates it on the embedded server; elsewhere a DBA runs"
+                " `python -m warehouse roles --sql`)"
+            )
+        raise StorageError(f"Dagster's storage: {message}") from None
 
 
-def _storage_names(message: str) -> str:
-    """``message`` about a connection with the storage's variable names for the warehouse's."""
+def storage_names(message: str, *, own_server: bool) -> str:
+    """``message`` about a connection, with the storage's variables for the warehouse's: its
+    database always, its host and port where it has a server of its own."""
+    names = {"PGDATABASE": DATABASE}
+    if own_server:
+        names |= {"PGHOST": HOST, "PGPORT": PORT}
     return re.sub(
-        r"\bPG(HOST|PORT|USER|PASSWORD|DATABASE)\b",
-        lambda match: WAREHOUSE_TO_STORAGE_VARIABLE[match[0]],
+        r"\b(PGHOST|PGPORT|PGDATABASE)\b",
+        lambda match: names.get(match[0], match[0]),
         message,
     )

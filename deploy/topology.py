@@ -37,7 +37,7 @@ import psutil
 from dagster import DagsterInstance
 
 from deploy import commands
-from deploy.storage import ensure_storage_database, storage_env
+from deploy.storage import check_storage, storage_env
 from orchestration.instance import DeadRun
 from orchestration.instance import prepare as prepare_instance
 from warehouse.paths import PROJECT_ROOT, platform_paths
@@ -130,17 +130,17 @@ def prepare(
     dagster_home: Path,
     *,
     settings: Path | None,
-    create_database: bool,
     end_dead_runs: bool,
     environ: Mapping[str, str] | None = None,
 ) -> list[DeadRun]:
-    """The start-up before the services: Dagster's database (``create_database``), the instance
-    settings (``settings`` copied in, or None to keep those in ``dagster_home``), each load's pool
-    limited to one, and, where every run ran on this machine, runs whose process is gone ended
-    (:mod:`orchestration.instance`). The runs ended."""
-    if create_database:
-        ensure_storage_database(storage_env(environ))
-    return prepare_instance(dagster_home, settings, end_dead=end_dead_runs)
+    """The start-up before the services: Dagster's database reachable as its user (a clear line
+    if not), the instance settings (``settings`` copied in, or None to keep those in
+    ``dagster_home``), each load's pool limited to one, and, where every run ran on this machine,
+    runs whose process is gone ended (:mod:`orchestration.instance`). The runs ended."""
+    check_storage(environ)
+    # deploy/dagster.yaml reads the storage's variables, some of which only storage_env fills in.
+    with _environment(storage_env(environ)):
+        return prepare_instance(dagster_home, settings, end_dead=end_dead_runs)
 
 
 def running_pid(pid_file: Path) -> int | None:
@@ -171,7 +171,6 @@ def up(environ: Mapping[str, str] | None = None, say: Callable[[str], None] = pr
         for run in prepare(
             topo.dagster_home,
             settings=INSTANCE_SETTINGS,
-            create_database=True,
             end_dead_runs=True,
             environ=service_env,
         ):

@@ -21,6 +21,7 @@ import yaml
 from helpers import query, server_env
 
 from deploy import commands
+from deploy.storage import storage_env
 from warehouse.paths import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
@@ -29,6 +30,17 @@ COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 HELM_VALUES = PROJECT_ROOT / "deploy" / "helm" / "values.yaml"
 INSTANCE_SETTINGS = PROJECT_ROOT / "deploy" / "dagster.yaml"
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|CREDENTIALS|SECRET", re.IGNORECASE)
+COMPOSE_PASSWORDS = {
+    name: f"{name.lower()}-value"
+    for name in (
+        "POSTGRES_PASSWORD",
+        "PGPASSWORD",
+        "LOADER_PGPASSWORD",
+        "DAGSTER_PGPASSWORD",
+        "REPORTER_PGPASSWORD",
+    )
+}
+"""Every password docker-compose.yml requires, one distinct value each."""
 
 
 def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
@@ -70,7 +82,7 @@ def compose_config(*args: str, environment: dict[str, str] | None = None):
 def compose_services() -> dict[str, dict]:
     """Every service of the compose file, resolved by Compose, the demo profile included."""
     result = compose_config(
-        "--profile", "demo", "config", "--format", "json", environment={"POSTGRES_PASSWORD": "x"}
+        "--profile", "demo", "config", "--format", "json", environment=COMPOSE_PASSWORDS
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["services"]
@@ -119,11 +131,12 @@ def test_the_image_leaves_out_secrets_local_data_and_build_output():
 
 
 def test_compose_runs_the_topology_and_the_demo_is_a_profile(compose_services):
-    default = compose_config("config", "--services", environment={"POSTGRES_PASSWORD": "x"})
+    default = compose_config("config", "--services", environment=COMPOSE_PASSWORDS)
 
     assert default.returncode == 0, default.stderr
     assert set(default.stdout.split()) == {
         "postgres",
+        "warehouse-roles",
         "dagster-init",
         "code-server",
         "webserver",
@@ -142,15 +155,15 @@ def test_compose_runs_the_commands_the_local_topology_runs(compose_services):
     assert compose_services["code-server"].get("command") is None, "the image's own command"
     assert compose_services["webserver"]["command"] == commands.webserver("0.0.0.0", port)
     assert compose_services["daemon"]["command"] == commands.daemon()
-    assert compose_services["dagster-init"]["command"] == commands.prepare(create_database=True)
+    assert compose_services["dagster-init"]["command"] == commands.prepare()
     [published] = compose_services["webserver"]["ports"]
     assert (published["host_ip"], published["target"]) == ("127.0.0.1", port)
-    for name in ("webserver", "daemon", "dagster-init"):
+    assert compose_services["warehouse-roles"]["command"] == ["python", "-m", "warehouse", "roles"]
+    for name in ("webserver", "daemon", "dagster-init", "warehouse-roles"):
         assert compose_services[name]["depends_on"], name
 
 
-def test_compose_needs_a_password_and_writes_no_secret():
-    missing = compose_config("config", "--quiet")
+def test_compose_needs_every_password_and_writes_none():
     raw = yaml.safe_load(COMPOSE_FILE.read_text())
     environments = [raw["x-platform-environment"]] + [
         service["environment"]
@@ -158,12 +171,37 @@ def test_compose_needs_a_password_and_writes_no_secret():
         if isinstance(service.get("environment"), dict)
     ]
 
-    assert missing.returncode != 0
-    assert "POSTGRES_PASSWORD" in missing.stderr
+    for name in COMPOSE_PASSWORDS:
+        others = {key: value for key, value in COMPOSE_PASSWORDS.items() if key != name}
+        missing = compose_config("config", "--quiet", environment=others)
+        assert missing.returncode != 0, name
+        assert f"set {name}" in missing.stderr, missing.stderr
     for environment in environments:
         for name, value in environment.items():
             if SECRET_NAME.search(name):
                 assert "${" in str(value), f"{name} must come from the environment"
+
+
+def test_compose_gives_each_tool_its_own_user_and_the_superuser_only_to_start_up_steps(
+    compose_services,
+):
+    superuser = COMPOSE_PASSWORDS["POSTGRES_PASSWORD"]
+    platform = compose_services["code-server"]["environment"]
+    knows_superuser = {
+        name
+        for name, service in compose_services.items()
+        if superuser in (service.get("environment") or {}).values()
+    }
+
+    assert knows_superuser == {"postgres", "warehouse-roles", "demo-init"}
+    assert (platform["PGUSER"], platform["PGPASSWORD"]) == ("dbt", "pgpassword-value")
+    assert (platform["LOADER_PGUSER"], platform["LOADER_PGPASSWORD"]) == (
+        "dlt",
+        "loader_pgpassword-value",
+    )
+    assert (platform["DAGSTER_PGUSER"], platform["DAGSTER_PGDATABASE"]) == ("dagster", "dagster")
+    assert platform["DAGSTER_PGPASSWORD"] == "dagster_pgpassword-value"
+    assert "REPORTER_PGPASSWORD" not in platform
 
 
 def test_the_helm_user_deployment_runs_the_same_code_server_and_start_up(helm_values):
@@ -176,6 +214,11 @@ def test_the_helm_user_deployment_runs_the_same_code_server_and_start_up(helm_va
 
     assert chart_prefix + deployment["codeServerArgs"] == commands.code_server("0.0.0.0", port)
     assert start_up["command"] == commands.prepare()
+    storage = {variable["name"]: variable.get("value") for variable in start_up["env"]}
+    postgresql = helm_values["postgresql"]
+    assert storage["DAGSTER_PGHOST"] == postgresql["postgresqlHost"]
+    assert storage["DAGSTER_PGUSER"] == postgresql["postgresqlUsername"] == "dagster"
+    assert storage["DAGSTER_PGDATABASE"] == postgresql["postgresqlDatabase"]
     assert start_up["image"] == image, "the start-up runs from the code server's image"
     assert deployment["readinessProbe"]["enabled"]
     assert deployment["includeConfigInLaunchedRuns"]["enabled"]
@@ -232,35 +275,65 @@ def camel_case(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
-def test_the_production_instance_keeps_its_state_in_postgres_through_psycopg2(
+def test_the_production_instance_keeps_its_state_in_postgres_as_dagsters_user_via_psycopg2(
     fresh_server, tmp_path, monkeypatch
 ):
     """SQLAlchemy 2.1 reads a bare postgresql:// URL as psycopg 3, which is not installed: the
-    instance names psycopg2, and the start-up creates its database and limits the pools."""
+    instance names psycopg2. It connects as the ``dagster`` login, to the database the roles
+    gave it, and the start-up limits the pools."""
     import sqlalchemy
     from dagster import DagsterInstance
     from dagster_postgres import PostgresRunStorage
 
-    from deploy.storage import storage_env
     from deploy.topology import INSTANCE_SETTINGS as settings
     from deploy.topology import prepare
     from ingestion.registry import LOADS
 
-    for variable, value in storage_env(server_env(fresh_server)).items():
-        monkeypatch.setenv(variable, value)
+    environ = server_env(fresh_server)
     home = tmp_path / "dagster_home"
 
-    prepare(home, settings=settings, create_database=True, end_dead_runs=True)
+    prepare(home, settings=settings, end_dead_runs=True, environ=environ)
 
-    assert query(fresh_server, "select 1 from pg_database where datname = 'dagster'") == [(1,)]
+    for variable, value in storage_env(environ).items():
+        monkeypatch.setenv(variable, value)
     with DagsterInstance.from_config(str(home)) as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
         assert instance.run_storage._engine.url.drivername == "postgresql+psycopg2"
+        assert instance.run_storage._engine.url.username == "dagster"
         assert list(instance.get_runs()) == []
         for load in LOADS:
             info = instance.event_log_storage.get_concurrency_info(f"dlt_{load.name}")
             assert info.slot_count == 1, load.name
         assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
+    owners = query(
+        fresh_server,
+        "select distinct tableowner from pg_tables where schemaname = 'public'",
+        "dagster",
+    )
+    assert owners == [("dagster",)]
     assert importlib.util.find_spec("psycopg") is None
     with pytest.raises(ModuleNotFoundError, match="psycopg"):
         sqlalchemy.create_engine("postgresql://user@127.0.0.1/dagster")
+
+
+def test_the_start_up_names_what_is_missing_instead_of_creating_anything(fresh_server, tmp_path):
+    from deploy.storage import StorageError
+    from deploy.topology import INSTANCE_SETTINGS as settings
+    from deploy.topology import prepare
+
+    environ = server_env(fresh_server)
+
+    with pytest.raises(StorageError, match=r"no database 'runs'.*DAGSTER_PGDATABASE.*make db-up"):
+        prepare(
+            tmp_path,
+            settings=settings,
+            end_dead_runs=False,
+            environ={**environ, "DAGSTER_PGDATABASE": "runs"},
+        )
+    with pytest.raises(StorageError, match=r"rejected user 'dagster'.*DAGSTER_PGPASSWORD"):
+        prepare(
+            tmp_path,
+            settings=settings,
+            end_dead_runs=False,
+            environ={**environ, "DAGSTER_PGPASSWORD": "wrong"},
+        )

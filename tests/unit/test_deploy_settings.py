@@ -5,65 +5,72 @@ from pathlib import Path
 
 import pytest
 
-from deploy.storage import StorageError, _storage_names, storage_env
+from deploy.storage import StorageError, storage_env, storage_names
 from deploy.topology import TopologyError, local_command, topology
 
 
-def test_dagster_storage_defaults_to_a_database_of_its_own_on_the_warehouse_server():
-    env = {"PGHOST": "db.internal", "PGPORT": "6432", "PGUSER": "etl", "PGPASSWORD": "s3cret"}
+def test_dagster_storage_is_its_own_database_as_its_own_user_on_the_warehouse_server():
+    env = {"PGHOST": "db.internal", "PGPORT": "6432", "PGUSER": "dbt", "PGPASSWORD": "s3cret"}
+    dagster = {"DAGSTER_PGUSER": "dagster", "DAGSTER_PGPASSWORD": "other"}
 
-    assert storage_env(env) == {
-        "DAGSTER_PG_HOST": "db.internal",
-        "DAGSTER_PG_PORT": "6432",
-        "DAGSTER_PG_USER": "etl",
-        "DAGSTER_PG_PASSWORD": "s3cret",
-        "DAGSTER_PG_DB": "dagster",
+    assert storage_env({**env, **dagster}) == {
+        "DAGSTER_PGHOST": "db.internal",
+        "DAGSTER_PGPORT": "6432",
+        "DAGSTER_PGUSER": "dagster",
+        "DAGSTER_PGPASSWORD": "other",
+        "DAGSTER_PGDATABASE": "dagster",
     }
 
 
-def test_dagster_storage_defaults_to_the_embedded_warehouse():
-    storage = storage_env({"PGPORT": "55452"})
+def test_dagster_storage_on_the_embedded_server_is_the_dagster_login_roles_created():
+    storage = storage_env({"PGPORT": "55452", "PGUSER": "dbt", "PGPASSWORD": "dbt-local"})
 
-    assert storage["DAGSTER_PG_HOST"] == "127.0.0.1"
-    assert storage["DAGSTER_PG_PORT"] == "55452"
-    assert storage["DAGSTER_PG_DB"] == "dagster"
-
-
-def test_a_user_of_its_own_on_the_warehouse_server_replaces_the_warehouse_user():
-    env = {"PGHOST": "db.internal", "PGUSER": "etl", "PGPASSWORD": "s3cret"}
-
-    storage = storage_env({**env, "DAGSTER_PG_USER": "dagster", "DAGSTER_PG_PASSWORD": "other"})
-
-    assert storage["DAGSTER_PG_HOST"] == "db.internal"
-    assert (storage["DAGSTER_PG_USER"], storage["DAGSTER_PG_PASSWORD"]) == ("dagster", "other")
+    assert storage == {
+        "DAGSTER_PGHOST": "127.0.0.1",
+        "DAGSTER_PGPORT": "55452",
+        "DAGSTER_PGUSER": "dagster",
+        "DAGSTER_PGPASSWORD": "dagster-local",
+        "DAGSTER_PGDATABASE": "dagster",
+    }
 
 
 def test_a_server_of_its_own_needs_its_own_credentials_never_the_warehouses():
-    env = {"PGHOST": "db.internal", "PGUSER": "etl", "PGPASSWORD": "s3cret"}
+    env = {"PGHOST": "db.internal", "PGUSER": "dbt", "PGPASSWORD": "s3cret"}
 
-    with pytest.raises(StorageError, match="set DAGSTER_PG_USER and DAGSTER_PG_PASSWORD"):
-        storage_env({**env, "DAGSTER_PG_HOST": "dagster-db"})
+    with pytest.raises(StorageError, match="set DAGSTER_PGUSER and DAGSTER_PGPASSWORD"):
+        storage_env({**env, "DAGSTER_PGHOST": "dagster-db"})
+    with pytest.raises(StorageError, match="set DAGSTER_PGUSER and DAGSTER_PGPASSWORD"):
+        storage_env({"DAGSTER_PGHOST": "dagster-db"})
     storage = storage_env(
         {
             **env,
-            "DAGSTER_PG_HOST": "dagster-db",
-            "DAGSTER_PG_USER": "dagster",
-            "DAGSTER_PG_PASSWORD": "other",
+            "DAGSTER_PGHOST": "dagster-db",
+            "DAGSTER_PGUSER": "dagster",
+            "DAGSTER_PGPASSWORD": "other",
+            "DAGSTER_PGDATABASE": "runs",
         }
     )
-    assert storage["DAGSTER_PG_PORT"] == "5432"
+    assert (storage["DAGSTER_PGHOST"], storage["DAGSTER_PGPORT"]) == ("dagster-db", "5432")
+    assert storage["DAGSTER_PGDATABASE"] == "runs"
     assert "s3cret" not in storage.values()
 
 
 def test_a_storage_port_that_is_not_a_number_is_one_line_naming_it():
-    with pytest.raises(StorageError, match="DAGSTER_PG_PORT must be a port number, got 'x'"):
-        storage_env({"DAGSTER_PG_PORT": "x"})
+    with pytest.raises(StorageError, match="DAGSTER_PGPORT must be a port number, got 'x'"):
+        storage_env({"DAGSTER_PGPORT": "x"})
 
 
 def test_connection_errors_name_the_storage_variables():
-    message = "PostgreSQL at db:5432 rejected user 'x': check PGUSER and PGPASSWORD"
+    refused = "PostgreSQL at db:5432 rejected user 'x' and its password: check DAGSTER_PGUSER"
+    unreachable = "cannot connect to PostgreSQL at db:5432 (timeout): check PGHOST and PGPORT"
+    no_database = "PostgreSQL at db:5432 has no database 'dagster': check PGDATABASE"
 
-    assert _storage_names(message).endswith("check DAGSTER_PG_USER and DAGSTER_PG_PASSWORD")
+    assert storage_names(refused, own_server=True) == refused
+    assert storage_names(unreachable, own_server=True).endswith(
+        "check DAGSTER_PGHOST and DAGSTER_PGPORT"
+    )
+    assert storage_names(unreachable, own_server=False) == unreachable
+    assert storage_names(no_database, own_server=False).endswith("check DAGSTER_PGDATABASE")
 
 
 def test_the_topology_keeps_its_state_in_the_data_folder_on_configurable_ports(tmp_path):
