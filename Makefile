@@ -26,6 +26,9 @@ UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 DAYS ?= 1
 DOCS_PORT ?= 8080
 DAGSTER_PORT ?= 3000
+DAGSTER_CODE_SERVER_PORT ?= 4000
+# The production topology's ports: the UI (the same variable as make dev's) and the code server.
+PROD_PORTS = DAGSTER_PORT=$(DAGSTER_PORT) DAGSTER_CODE_SERVER_PORT=$(DAGSTER_CODE_SERVER_PORT)
 
 # Where the loads read (dlt's SOURCES__<NAME>__<KEY>; .dlt/config.toml has the rest). These
 # defaults are the demo sources (demo_sources/): the shop database on the embedded server and the
@@ -38,10 +41,11 @@ export SOURCES__PAYMENTS__BASE_URL ?= http://127.0.0.1:$(PAYMENTS_API_PORT)
 export SOURCES__PAYMENTS__API_TOKEN ?= $(PAYMENTS_API_TOKEN)
 
 .PHONY: help install run test test-fast test-faults lint format dev manifest db-up db-down db-status psql \
-	summary clean demo-init demo-advance demo-api demo-api-up demo-api-down load docs
+	summary clean demo-init demo-advance demo-api demo-api-up demo-api-down load docs \
+	prod-up prod-down prod-status
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -78,6 +82,16 @@ format: install ## Fix what ruff and sqlfluff can fix
 dev: install db-up demo-init demo-api-up manifest ## Open the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/python -m orchestration.instance
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
+
+prod-up: install db-up demo-init demo-api-up manifest ## Production topology: code server, webserver, daemon; runs in Postgres
+	$(PROD_PORTS) $(BIN)/python -m deploy up
+
+prod-down: install ## Stop the production topology (then the demo API and embedded Postgres), in 30 s
+	$(PROD_PORTS) $(BIN)/python -m deploy down
+	@$(MAKE) --no-print-directory demo-api-down db-down
+
+prod-status: install ## Whether each service of the production topology runs and answers
+	$(PROD_PORTS) $(BIN)/python -m deploy status
 
 docs: install db-up ## Build the dbt docs and serve them on http://127.0.0.1:8080 (DOCS_PORT=...)
 	$(DBT) docs generate

@@ -10,8 +10,11 @@ run history for ever: the default run launcher cannot check its run workers. Suc
 hold their pool slots and count against ``max_concurrent_runs`` until Dagster refused every new
 run. Every Dagster event records the process that wrote it, so a run still in progress whose
 process is gone is marked failed here (and not retried: the run about to start does its work),
-and its slots are freed. This is for a local instance, whose runs all ran on this machine; a
-deployment relies on run monitoring and its run launcher's health checks instead.
+and its slots are freed. This is for an instance whose runs all ran on this machine: the local one,
+and the local production topology (``python -m deploy up``), whose code server starts every run
+as a process of its own. Where runs run elsewhere (containers, Kubernetes pods), a pid says
+nothing: the production start-up (``python -m deploy prepare``) only limits the pools there, and
+run monitoring and the run launcher's health checks end lost runs.
 """
 
 from __future__ import annotations
@@ -92,13 +95,21 @@ def limit_load_pools(instance: DagsterInstance) -> None:
         instance.event_log_storage.set_concurrency_slots(f"dlt_{load.name}", 1)
 
 
-def prepare(dagster_home: Path) -> list[DeadRun]:
-    """Settings in place, pools limited, dead runs ended; the runs ended."""
+def prepare(
+    dagster_home: Path, settings: Path | None = INSTANCE_SETTINGS, *, end_dead: bool = True
+) -> list[DeadRun]:
+    """Settings in place, pools limited, dead runs ended; the runs ended.
+
+    ``settings`` is copied into ``dagster_home`` (None keeps the ``dagster.yaml`` already there,
+    as in a container image or a Kubernetes config map). ``end_dead`` only where every run of the
+    instance ran on this machine (see :func:`dead_runs`).
+    """
     dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(INSTANCE_SETTINGS, dagster_home / "dagster.yaml")
+    if settings is not None:
+        shutil.copyfile(settings, dagster_home / "dagster.yaml")
     with DagsterInstance.from_config(str(dagster_home)) as instance:
         limit_load_pools(instance)
-        return end_dead_runs(instance)
+        return end_dead_runs(instance) if end_dead else []
 
 
 def main(argv: list[str] | None = None) -> int:
