@@ -30,9 +30,7 @@ from helpers import (
 
 from demo_sources.payments_api import PaymentsApiServer
 
-INCREMENTAL_MODELS = ("fct_orders", "fct_daily_activity", "int_events_sessionised")
-MODEL_SCHEMAS = {"int_events_sessionised": "intermediate"}
-"""The schema of a model outside the marts."""
+INCREMENTAL_MODELS = ("fct_orders", "fct_daily_activity")
 
 
 def load_everything(server, api_url: str) -> None:
@@ -167,10 +165,6 @@ def test_a_customer_deleted_in_the_shop_is_closed_in_the_snapshot(shop):
     )
 
 
-def relation(model: str) -> str:
-    return f"{MODEL_SCHEMAS.get(model, 'marts')}.{model}"
-
-
 def test_a_full_refresh_gives_the_same_rows_as_the_incremental_builds(shop, dbt_env):
     server = shop["server"]
     query(server, "create schema if not exists incremental_copy")
@@ -178,21 +172,21 @@ def test_a_full_refresh_gives_the_same_rows_as_the_incremental_builds(shop, dbt_
         query(
             server,
             f"drop table if exists incremental_copy.{model};"
-            f" create table incremental_copy.{model} as select * from {relation(model)}",
+            f" create table incremental_copy.{model} as select * from marts.{model}",
         )
 
     rebuild = dbt(dbt_env, "run", "--full-refresh", "--select", *INCREMENTAL_MODELS)
 
     assert rebuild.returncode == 0, rebuild.stdout[-5000:]
     for model in INCREMENTAL_MODELS:
-        rows = query(server, f"select count(*) from {relation(model)}")[0][0]
+        rows = query(server, f"select count(*) from marts.{model}")[0][0]
         differences = query(
             server,
             f"""
             select count(*) from (
-                (select * from {relation(model)} except all select * from incremental_copy.{model})
+                (select * from marts.{model} except all select * from incremental_copy.{model})
                 union all
-                (select * from incremental_copy.{model} except all select * from {relation(model)})
+                (select * from incremental_copy.{model} except all select * from marts.{model})
             ) as differences
             """,
         )[0][0]
@@ -379,10 +373,8 @@ def test_a_first_build_with_dev_days_leaves_no_day_wrong(shop, dbt_env):
 
     dev = dbt(dbt_env, "build", *daily_mart, "--vars", "{dev_days: 2}")
     assert dev.returncode == 0, dev.stdout[-3000:]
-    # The sessionised events are incremental too: they keep the days earlier builds read whole.
     first_event_day = query(
-        server,
-        "select min(timezone('UTC', occurred_at))::date from intermediate.int_events_sessionised",
+        server, "select min(timezone('UTC', occurred_at))::date from staging.stg_landing__events"
     )[0][0]
     dev_days = query(server, "select distinct activity_date from marts.fct_daily_activity")
     following = dbt(dbt_env, "build", *daily_mart)

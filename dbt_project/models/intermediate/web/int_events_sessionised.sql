@@ -3,23 +3,6 @@
 -- A session is named after its visitor and first event time (as UTC text), so the same event
 -- gets the same session id however much history a build reads and whatever the session's time
 -- zone.
---
--- Incremental: a build recomputes only the events from the lookback start (`lookback_days`
--- before the newest event already here), and for a visitor whose session was still open then,
--- from that session's start, so a session that spans the boundary is recomputed whole. Events
--- arriving later than the lookback are left to a --full-refresh, as in fct_daily_activity.
-
-{{
-    config(
-        materialized='incremental',
-        unique_key='event_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        indexes=[{'columns': ['occurred_at']}, {'columns': ['event_id']}],
-    )
-}}
-
-{%- set timeout_minutes = var('session_timeout_minutes', 30) %}
 
 with
 
@@ -29,38 +12,7 @@ events as (
 
 ),
 
-{% if is_incremental() %}
-
-    recompute_boundary as (
-
-        select {{ lookback_start('occurred_at') }} as recompute_from
-
-    ),
-
-    -- The sessions that may still have been open at the boundary: their visitor had an event
-    -- within the timeout before it. Recomputed from their start.
-    open_sessions as (
-
-        select
-            sessionised.visitor_id,
-            max(sessionised.session_started_at) as recompute_from
-
-        from {{ this }} as sessionised
-        cross join recompute_boundary
-
-        where
-            sessionised.occurred_at >= {{ dbt.dateadd(
-                'minute', '-' ~ timeout_minutes, 'recompute_boundary.recompute_from'
-            ) }}
-            and sessionised.occurred_at < recompute_boundary.recompute_from
-
-        group by sessionised.visitor_id
-
-    ),
-
-{% endif %}
-
-all_visitor_events as (
+visitor_events as (
 
     select
         *,
@@ -72,25 +24,6 @@ all_visitor_events as (
 
     -- Events without a usable timestamp cannot be placed in a session: int_events_rejected.
     where occurred_at is not null
-
-),
-
-visitor_events as (
-
-    select all_visitor_events.*
-
-    from all_visitor_events
-
-    {% if is_incremental() %}
-        cross join recompute_boundary
-        left join open_sessions
-            on all_visitor_events.visitor_id = open_sessions.visitor_id
-
-        where
-            all_visitor_events.occurred_at >= coalesce(
-                open_sessions.recompute_from, recompute_boundary.recompute_from
-            )
-    {% endif %}
 
 ),
 
@@ -112,7 +45,7 @@ session_starts_flagged as (
         *,
         coalesce(
             occurred_at > {{ dbt.dateadd(
-                'minute', timeout_minutes, 'previous_occurred_at'
+                'minute', var('session_timeout_minutes', 30), 'previous_occurred_at'
             ) }},
             true
         ) as is_session_start
