@@ -573,9 +573,11 @@ def _with_origin(
     for index, name in enumerate(table.column_names):
         if name not in declared:
             table = table.set_column(index, name, _as_text_column(table.column(index)))
-    return table.append_column("_file_name", pa.array([file_name] * table.num_rows)).append_column(
-        "_line_number", pa.array(line_numbers)
-    )
+    # Never null, as the table's hints say (dlt warns at each batch whose schema differs).
+    file_name_field = pa.field("_file_name", pa.string(), nullable=False)
+    return table.append_column(
+        file_name_field, pa.array([file_name] * table.num_rows, pa.string())
+    ).append_column("_line_number", pa.array(line_numbers))
 
 
 def _as_text_column(column: pa.ChunkedArray) -> pa.Array:
