@@ -653,6 +653,20 @@ class FilesLoad(Load):
         """The files of ``days`` read again: their rows replace what they loaded before."""
         return self.source(reload_days=tuple(days))
 
+    def days_loaded(self, pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> list[str]:
+        """The days of the files the loads ``load_ids`` read (see :func:`day_of`)."""
+        if not load_ids:
+            return []
+        with pipeline.sql_client() as client:
+            if LOADED_FILES not in _existing_tables(client):
+                return []
+            rows = client.execute_sql(
+                f"select distinct file_name from {client.make_qualified_table_name(LOADED_FILES)}"
+                " where _dlt_load_id = any(%s)",
+                list(load_ids),
+            )
+        return sorted({day for (name,) in rows if (day := day_of(name))})
+
     def reconciled_tables(self) -> list[str]:
         return [kind.table for kind in self.file_kinds()]
 
