@@ -82,7 +82,7 @@ dev: install db-up demo-init demo-api-up manifest ## Open the Dagster UI on http
 
 check-defs: install manifest ## Load the Dagster definitions and list every asset (dg check defs, dg list defs)
 	$(BIN)/dg check defs
-	$(BIN)/dg list defs
+	$(BIN)/dg list defs --columns key,group
 
 notebook: | $(UV) ## Open notebooks/data_profiling.ipynb in Jupyter (installs the notebook group)
 	@$(UV) sync --locked --quiet --group notebook
