@@ -85,8 +85,8 @@ def test_every_dbt_node_and_raw_table_is_an_asset(asset_graph, dbt_manifest):
 
 
 def test_loading_the_definitions_never_parses_the_dbt_project(dbt_manifest):
-    """Only `make manifest` (or `dagster dev`) parses: a code location that parsed at import
-    would start slowly and could serve a different graph than the one deployed."""
+    """Only `make manifest` (or a dg command, `dg dev`) parses: a code location that parsed at
+    import would start slowly and could serve a different graph than the one deployed."""
     import subprocess
     import sys
 
