@@ -102,7 +102,8 @@ def check_name(evaluation: AssetCheckEvaluation) -> str:
 def check_detail(evaluation: AssetCheckEvaluation) -> str:
     """A check's name, then what it says about itself."""
     failing = evaluation.metadata.get("dagster_dbt/failed_row_count")
-    details = evaluation.description or (f"{failing.value} rows" if failing else "")
+    rows = f"{failing.value} failing row{'s' * (failing.value != 1)}" if failing else ""
+    details = evaluation.description or rows
     return f"{check_name(evaluation)}{': ' + details if details else ''}"
 
 
