@@ -14,8 +14,10 @@ DBT := cd dbt_project && ../$(BIN)/dbt
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 export DAGSTER_HOME := $(CURDIR)/data/dagster
-# As if the virtualenv were activated: Dagster and dbt start each other by name.
+# As if the virtualenv were activated: Dagster and dbt start each other by name, and dg checks
+# that the active virtualenv is the project's.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 # Settings for a person's own machine (see .env.example), exported to every command.
 -include .env
 export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env 2>/dev/null)
@@ -40,9 +42,9 @@ export SOURCES__SHOP__CREDENTIALS ?= postgresql://shop_reader:shop-reader-local@
 export SOURCES__PAYMENTS__BASE_URL ?= http://127.0.0.1:$(PAYMENTS_API_PORT)
 export SOURCES__PAYMENTS__API_TOKEN ?= $(PAYMENTS_API_TOKEN)
 
-.PHONY: help install run test test-fast test-faults lint format dev manifest db-up db-down db-status psql \
-	summary clean demo-init demo-advance demo-api demo-api-up demo-api-down load docs \
-	prod-up prod-down prod-status
+.PHONY: help install notebook check-defs run test test-fast test-faults lint format dev manifest db-up \
+	db-down db-status psql summary clean demo-init demo-advance demo-api demo-api-up demo-api-down load \
+	docs prod-up prod-down prod-status
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,10 +56,9 @@ help: ## List the targets
 install: | $(UV) ## Install the locked dependencies into .venv
 	@$(UV) sync --locked --quiet
 
-run: install db-up demo-init demo-api-up manifest ## Run the whole pipeline end to end: load, transform, test
-	$(BIN)/python -m orchestration.instance
-	$(BIN)/dagster job execute -m orchestration.definitions -j refresh_warehouse \
-		-c orchestration/run_config/make_run.yaml
+run: install db-up demo-init demo-api-up manifest ## Run the whole pipeline end to end: load, transform, test (VERBOSE=1: every log line)
+	@$(BIN)/python -m orchestration.instance
+	@$(BIN)/python -m orchestration.launch refresh_warehouse $(if $(VERBOSE),--verbose)
 	@$(MAKE) --no-print-directory summary
 
 test: install ## Run the test suite (against its own throwaway embedded Postgres)
@@ -81,7 +82,15 @@ format: install ## Fix what ruff and sqlfluff can fix
 
 dev: install db-up demo-init demo-api-up manifest ## Open the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/python -m orchestration.instance
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
+	$(BIN)/dg dev --host 127.0.0.1 --port $(DAGSTER_PORT)
+
+check-defs: install manifest ## Load the Dagster definitions and list every asset (dg check defs, dg list defs)
+	$(BIN)/dg check defs
+	$(BIN)/dg list defs --columns key,group
+
+notebook: | $(UV) ## Open notebooks/data_profiling.ipynb in Jupyter (installs the notebook group)
+	@$(UV) sync --locked --quiet --group notebook
+	$(BIN)/jupyter lab notebooks/data_profiling.ipynb
 
 prod-up: install db-up demo-init demo-api-up manifest ## Production topology: code server, webserver, daemon; runs in Postgres
 	$(PROD_PORTS) $(BIN)/python -m deploy up
@@ -127,8 +136,8 @@ demo-api-up: install db-up ## Start the demo payments API in the background (no-
 demo-api-down: install ## Stop the background demo payments API
 	$(BIN)/python -m demo_sources api-down
 
-load: install db-up demo-init demo-api-up ## Run the loads without Dagster: make load [SOURCES="shop ..."]
-	$(BIN)/python -m ingestion --progress $(SOURCES)
+load: install db-up demo-init demo-api-up ## Run the loads without Dagster: make load [SOURCES="shop ..."] (VERBOSE=1: dlt's progress)
+	@$(BIN)/python -m ingestion $(if $(VERBOSE),--progress) $(SOURCES)
 
 summary: install ## List the warehouse's tables with row counts
 	@echo

@@ -1,8 +1,9 @@
 """``python -m ingestion [SOURCE ...]``: run the loads of the registry by hand, all or the named.
 
 Dagster runs the same loads as assets; this is for a quick load while developing, and for
-benchmarks. Prints the rows loaded per table and the reconciliation of each load with its
-source. Exits non-zero on any failure or mismatch, with one line saying why.
+benchmarks. Prints the rows loaded per table and the time, and the reconciliation of each load
+with its source; ``--progress`` (``make load VERBOSE=1``) adds dlt's progress. Exits non-zero on
+any failure or mismatch, with one line saying why.
 
 A load another process runs already (here, in Dagster or on another machine) is waited for,
 with one line saying so; ``--no-wait`` refuses instead.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 from ingestion.load import Load, exclusive_load, explain_failure, extracted_rows, run
@@ -56,12 +58,14 @@ def main(argv: list[str] | None = None, loads: Sequence[Load] = LOADS) -> int:
 def load_one(load: Load, settings: WarehouseSettings, args: argparse.Namespace) -> bool:
     """Run one load, print what it loaded and its reconciliation; whether that holds."""
     pipeline = load.pipeline(settings, progress="log" if args.progress else None)
+    started = time.monotonic()
     with exclusive_load(load, settings, wait=not args.no_wait, say=print):
         run(pipeline, load.source(), say=print, loader_file_format=load.loader_file_format)
     loaded = ", ".join(
         f"{table} {rows:,}" for table, rows in sorted(extracted_rows(pipeline).items())
     )
-    print(f"{load.name} -> {load.dataset}: {loaded or 'nothing new'}")
+    took = time.monotonic() - started
+    print(f"{load.name} -> {load.dataset}: {loaded or 'nothing new'} ({took:.1f} s)")
     results = load.reconcile(pipeline)
     for result in results:
         print(f"  {result}")

@@ -176,7 +176,7 @@ class DeletionDetectingLoader(ConnectorXTableLoader):
         table = self.table.name
         key = self.primary_keys[table]
         for batch in super().load_rows(backend_kwargs):
-            yield _key_required(batch, key)
+            yield _key_required(_declared_decimals(batch, self.columns), key)
         if table not in self.hard_delete_tables:
             return
         source_keys = cx.read_sql(
@@ -230,6 +230,24 @@ def _key_required(batch: pa.Table, key: str) -> pa.Table:
     if index < 0 or not batch.schema.field(index).nullable:
         return batch
     return batch.cast(batch.schema.set(index, batch.schema.field(index).with_nullable(False)))
+
+
+def _declared_decimals(batch: pa.Table, columns: Mapping[str, Any]) -> pa.Table:
+    """``batch`` with each ``numeric(p, s)`` column as ``decimal(p, s)``: ConnectorX reads every
+    numeric as ``decimal(38, 10)``, and dlt warns at each batch whose types differ from the
+    table's columns."""
+    schema = batch.schema
+    for index, field in enumerate(schema):
+        hints = columns.get(field.name) or {}
+        precision, scale = hints.get("precision"), hints.get("scale")
+        declared = precision is not None and scale is not None
+        if (
+            declared
+            and pa.types.is_decimal(field.type)
+            and (field.type.precision, field.type.scale) != (precision, scale)
+        ):
+            schema = schema.set(index, field.with_type(pa.decimal128(precision, scale)))
+    return batch if schema is batch.schema else batch.cast(schema)
 
 
 def _raw_keys(table: str, key: str) -> np.ndarray:

@@ -573,9 +573,11 @@ def _with_origin(
     for index, name in enumerate(table.column_names):
         if name not in declared:
             table = table.set_column(index, name, _as_text_column(table.column(index)))
-    return table.append_column("_file_name", pa.array([file_name] * table.num_rows)).append_column(
-        "_line_number", pa.array(line_numbers)
-    )
+    # Never null, as the table's hints say (dlt warns at each batch whose schema differs).
+    file_name_field = pa.field("_file_name", pa.string(), nullable=False)
+    return table.append_column(
+        file_name_field, pa.array([file_name] * table.num_rows, pa.string())
+    ).append_column("_line_number", pa.array(line_numbers))
 
 
 def _as_text_column(column: pa.ChunkedArray) -> pa.Array:
@@ -650,6 +652,20 @@ class FilesLoad(Load):
     def reload_source(self, pipeline: dlt.Pipeline, days: Sequence[str]) -> DltSource:
         """The files of ``days`` read again: their rows replace what they loaded before."""
         return self.source(reload_days=tuple(days))
+
+    def days_loaded(self, pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> list[str]:
+        """The days of the files the loads ``load_ids`` read (see :func:`day_of`)."""
+        if not load_ids:
+            return []
+        with pipeline.sql_client() as client:
+            if LOADED_FILES not in _existing_tables(client):
+                return []
+            rows = client.execute_sql(
+                f"select distinct file_name from {client.make_qualified_table_name(LOADED_FILES)}"
+                " where _dlt_load_id = any(%s)",
+                list(load_ids),
+            )
+        return sorted({day for (name,) in rows if (day := day_of(name))})
 
     def reconciled_tables(self) -> list[str]:
         return [kind.table for kind in self.file_kinds()]

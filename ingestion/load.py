@@ -155,6 +155,11 @@ class Load(ABC):
         without any secret (secrets are read when a run starts)."""
         return self.source()
 
+    def days_loaded(self, pipeline: dlt.Pipeline, load_ids: Sequence[str]) -> list[str]:
+        """The days (``YYYY-MM-DD``) whose data the loads ``load_ids`` wrote, for a load that is
+        :attr:`daily_partitioned`."""
+        return []
+
     @abstractmethod
     def source_systems(self) -> list[SourceSystem]:
         """What the load reads in the source system, one upstream asset each."""

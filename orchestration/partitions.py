@@ -1,20 +1,32 @@
 """Daily partitions, for the assets that are built a day at a time, and what a partition (or a
 range of them, in one backfill run) means to dlt and dbt.
 
-They start on the first day of data: ``DAILY_PARTITIONS_START`` (``YYYY-MM-DD``), by default the
-demo shop's first day. Days are UTC days, as the models' ``to_utc_date`` makes them.
+They start on the first day of data, ``daily_partitions_start`` in ``.dlt/config.toml`` beside the
+sources it describes (or ``DAILY_PARTITIONS_START``). Days are UTC days, as the models'
+``to_utc_date`` makes them.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from dagster import DailyPartitionsDefinition
+import dlt
+from dagster import AssetKey, AssetMaterialization, DailyPartitionsDefinition
 
-daily_partitions = DailyPartitionsDefinition(
-    start_date=os.environ.get("DAILY_PARTITIONS_START", "2026-01-01"), timezone="UTC"
-)
+
+def first_day_of_data() -> str:
+    """``daily_partitions_start`` (``YYYY-MM-DD``) from dlt's configuration."""
+    first_day = dlt.config.get("daily_partitions_start")
+    if not first_day:
+        raise ValueError(
+            "Set daily_partitions_start (the first day of data, YYYY-MM-DD) in .dlt/config.toml "
+            "or DAILY_PARTITIONS_START."
+        )
+    return str(first_day)
+
+
+daily_partitions = DailyPartitionsDefinition(start_date=first_day_of_data(), timezone="UTC")
 
 
 def days_in_window(start: datetime, end: datetime) -> list[str]:
@@ -28,3 +40,15 @@ def dbt_vars_for_window(start: datetime, end: datetime) -> dict[str, str]:
     """The dbt vars that make an incremental model rebuild exactly the window (end exclusive),
     as its ``incremental_window`` macro reads them."""
     return {"start_date": start.date().isoformat(), "end_date": end.date().isoformat()}
+
+
+def days_materialized(
+    keys: Iterable[AssetKey], days: Iterable[str]
+) -> Iterator[AssetMaterialization]:
+    """What a run without a partition says of the daily assets ``keys`` it wrote ``days`` of:
+    each day (that is a partition) materialised, so the UI's partition status tells the truth
+    about the daily path (the schedule, ``make run``) too."""
+    partitions = set(daily_partitions.get_partition_keys())
+    for key in sorted(keys):
+        for day in sorted(set(days) & partitions):
+            yield AssetMaterialization(asset_key=key, partition=day)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DagsterDbtProjectPreparer, DbtProject
 
 from warehouse.paths import PROJECT_ROOT
 
@@ -28,6 +28,20 @@ def dbt_target(environ: Mapping[str, str] | None = None) -> str:
     return target
 
 
+class VirtualenvDbtPreparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer (``dbt parse`` when a development command such as ``dg dev``,
+    ``dg check defs`` or ``dg launch`` loads the code), finding the dbt installed beside this
+    Python: dg runs the code with the project's virtualenv, which need not be on PATH."""
+
+    def prepare(self, project: DbtProject) -> None:
+        path = os.environ.get("PATH", "")
+        os.environ["PATH"] = os.pathsep.join([str(Path(DBT_EXECUTABLE).parent), path])
+        try:
+            super().prepare(project)
+        finally:
+            os.environ["PATH"] = path
+
+
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
@@ -35,7 +49,7 @@ dbt_project = DbtProject(
     # dbt's own variable, so a hand-run dbt and Dagster agree on where the manifest is.
     target_path=os.environ.get("DBT_TARGET_PATH", "target"),
 )
-# Under `dagster dev` this runs `dbt parse` so edits to SQL show up on reload (the dagster-dbt
-# scaffold's convention); everywhere else the manifest must already exist (`make manifest`), so
-# loading the definitions never parses the project.
-dbt_project.prepare_if_dev()
+# Under `dg` (and `dagster dev`) this runs `dbt parse` so edits to SQL show up on reload (the
+# dagster-dbt scaffold's convention); everywhere else the manifest must already exist (`make
+# manifest`), so loading the definitions never parses the project.
+VirtualenvDbtPreparer().prepare_if_dev(dbt_project)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster import AssetKey, AssetSpec
-from dagster_dbt import DagsterDbtTranslator
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
@@ -57,7 +57,15 @@ class WarehouseDltTranslator(DagsterDltTranslator):
 
 
 class WarehouseDbtTranslator(DagsterDbtTranslator):
-    """dbt nodes keyed by the relation they build; groups from the model's top folder."""
+    """dbt nodes keyed by the relation they build; groups from the model's top folder.
+
+    dbt's tests on sources are asset checks on the raw tables they test (the dlt assets, which
+    share the source's key), blocking where their severity is error: a duplicated key in
+    ``raw_shop.orders`` fails that table's check and stops everything downstream.
+    """
+
+    def __init__(self):
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         relation = dbt_resource_props.get("identifier") or dbt_resource_props.get("alias")

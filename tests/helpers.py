@@ -26,6 +26,9 @@ from warehouse.settings import LOADER, TRANSFORMER, WarehouseSettings, libpq_env
 __all__ = ["free_port"]
 
 DBT = str(Path(sys.executable).with_name("dbt"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+"""Debian's headless chromium in the browser tests: no sandbox because CI runs as root; no
+background networking because CI is offline."""
 TEST_API_TOKEN = "test-payments-token"
 SHOP_DATABASE = "shop"
 """Where the tests put the demo shop: a database of its own on each throwaway server."""

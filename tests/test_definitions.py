@@ -1,9 +1,16 @@
 """The Dagster definitions load and form one connected lineage graph."""
 
 import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from dagster import AssetKey
+from dagster import AssetCheckKey, AssetKey
+
+from warehouse.paths import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +85,8 @@ def test_every_dbt_node_and_raw_table_is_an_asset(asset_graph, dbt_manifest):
 
 
 def test_loading_the_definitions_never_parses_the_dbt_project(dbt_manifest):
-    """Only `make manifest` (or `dagster dev`) parses: a code location that parsed at import
-    would start slowly and could serve a different graph than the one deployed."""
+    """Only `make manifest` (or a dg command, `dg dev`) parses: a code location that parsed at
+    import would start slowly and could serve a different graph than the one deployed."""
     import subprocess
     import sys
 
@@ -121,6 +128,59 @@ def test_error_severity_dbt_tests_are_blocking_checks_and_warnings_are_not(defs)
     assert not checks[
         "accepted_values_stg_landing__events_event_type__page_view__product_view__add_to_cart__checkout__purchase"
     ].blocking
+
+
+def test_dbt_source_tests_are_blocking_checks_on_the_raw_tables(asset_graph, dbt_manifest):
+    orders = AssetKey(["raw_shop", "orders"])
+    checks = {key.name for key in asset_graph.asset_check_keys if key.asset_key == orders}
+    manifest = json.loads(dbt_manifest.read_text())
+    source_tests = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and "source.elt_platform.shop.orders" in node["depends_on"]["nodes"]
+    }
+
+    assert "source_unique_shop_orders_order_id" in source_tests
+    assert source_tests <= checks, "every dbt test of the source is a check on the raw table"
+    for name in source_tests:
+        assert asset_graph.get_check_spec(AssetCheckKey(orders, name)).blocking, name
+
+
+def test_every_dbt_test_is_a_check_on_one_asset(asset_graph, dbt_manifest):
+    """No dbt test is left to Dagster as an observation (which it warns about in every run):
+    singular tests of several models name theirs in meta."""
+    manifest = json.loads(dbt_manifest.read_text())
+    tests = {node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "test"}
+
+    assert tests <= {key.name for key in asset_graph.asset_check_keys}
+
+
+def test_dg_checks_and_lists_the_definitions(dbt_manifest):
+    """`dg check defs` and `dg list defs` in the project (its [tool.dg] in pyproject.toml), as a
+    person runs them from the activated virtualenv: every asset listed."""
+    from orchestration.definitions import defs
+
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "VIRTUAL_ENV": sys.prefix,
+    }
+    dg = str(Path(sys.executable).with_name("dg"))
+    check = subprocess.run(
+        [dg, "check", "defs"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+    listing = subprocess.run(
+        [dg, "list", "defs", "--json"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "All definitions loaded successfully" in check.stdout + check.stderr
+    assert listing.returncode == 0, listing.stderr
+    listed = {asset["asset_key"] for asset in json.loads(listing.stdout)["assets"]}
+    assert listed == {
+        key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()
+    }
 
 
 def test_every_reconciled_raw_table_has_a_blocking_check(defs):

@@ -308,8 +308,8 @@ def test_no_secret_reaches_a_log_or_an_artifact(tmp_path, fresh_server, dbt_mani
         assert parse.returncode == 0, parse.stdout[-2000:]
         run = subprocess.run(
             [
-                str(Path(sys.executable).with_name("dagster")),
-                *("job", "execute", "-m", "orchestration.definitions", "-j", "refresh_warehouse"),
+                str(Path(sys.executable).with_name("dg")),
+                *("launch", "--job", "refresh_warehouse", "-m", "orchestration.definitions"),
                 *("-c", str(PROJECT_ROOT / "orchestration" / "run_config" / "make_run.yaml")),
             ],
             cwd=tmp_path / "cwd",

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from helpers import free_port, outside_the_project
+from helpers import CHROMIUM_ARGS, free_port, outside_the_project
 
 from warehouse.paths import PROJECT_ROOT
 
@@ -36,8 +36,6 @@ WEBSERVER = str(Path(sys.executable).with_name("dagster-webserver"))
 SCREENSHOT = PROJECT_ROOT / "test-artifacts" / "screenshots" / "asset-graph.png"
 SERVER_START_TIMEOUT_SECONDS = 90
 GRAPH_RENDER_TIMEOUT_MS = 30_000
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-"""No sandbox because CI runs as root; no background networking because CI is offline."""
 
 CUSTOMER_LINEAGE = '+key:"staging/stg_shop__customers"+'
 """Everything upstream and downstream of the customers staging model: few enough assets that

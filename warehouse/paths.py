@@ -32,6 +32,11 @@ class PlatformPaths:
         """Where dlt keeps each pipeline's local state and load packages."""
         return self.data_dir / "dlt"
 
+    @property
+    def logs_dir(self) -> Path:
+        """The full logs of ``make run`` and ``make load``, one file per run."""
+        return self.data_dir / "logs"
+
 
 def platform_paths(environ: Mapping[str, str] | None = None) -> PlatformPaths:
     """The platform's folders, from ``PLATFORM_DATA_DIR`` in ``environ`` (default: the process

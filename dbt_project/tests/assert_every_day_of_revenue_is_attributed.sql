@@ -1,6 +1,8 @@
 -- Every day's recognised revenue is in the daily revenue report, in full: summed over the
 -- day's rows, attributed revenue is the day's revenue, to rounding (each row rounds to the
 -- cent). A day missing from the report, or attributed only in part, is a failure.
+-- It reads two models; in Dagster it is a check on the report, the one it judges.
+{{ config(meta={'dagster': {'ref': {'name': 'rpt_daily_revenue_by_channel'}}}) }}
 
 with
 

@@ -18,6 +18,7 @@ import dlt as dlt_lib
 import psycopg2
 from dagster import (
     AssetExecutionContext,
+    AssetMaterialization,
     AssetsDefinition,
     AssetSpec,
     BackfillPolicy,
@@ -30,7 +31,7 @@ from dagster_dlt import DagsterDltResource, dlt_assets
 from dlt.common.exceptions import TransientException
 
 from ingestion.load import Load, exclusive_load, explain_failure, extracted_rows
-from orchestration.partitions import daily_partitions, days_in_window
+from orchestration.partitions import daily_partitions, days_in_window, days_materialized
 from orchestration.resources import WarehouseResource
 from orchestration.translators import (
     SOURCE_SYSTEM_GROUP,
@@ -88,7 +89,7 @@ def load_assets(load: Load) -> AssetsDefinition:
     )
     def raw_tables(
         context: AssetExecutionContext, dlt: DagsterDltResource, warehouse: WarehouseResource
-    ) -> Iterator[MaterializeResult]:
+    ) -> Iterator[MaterializeResult | AssetMaterialization]:
         if load.load_together and context.is_subset:
             # One read feeds every table, and moves the load's cursor or marks files loaded:
             # loading only some of them would lose the others' rows for good.
@@ -104,9 +105,15 @@ def load_assets(load: Load) -> AssetsDefinition:
                 days = days_in_window(window.start, window.end)
                 context.log.info(f"Reloading {load.name} for {', '.join(days)}")
                 source = load.reload_source(pipeline, days)
+                yield from _run(context, dlt, source, pipeline, load.loader_file_format)
             else:
-                source = load.source()
-            yield from _run(context, dlt, source, pipeline, load.loader_file_format)
+                yield from _run(context, dlt, load.source(), pipeline, load.loader_file_format)
+                # New files of any day load without a partition: their days are partitions too.
+                if load.daily_partitioned:
+                    load_ids = pipeline.last_trace.last_load_info.loads_ids
+                    yield from days_materialized(
+                        context.selected_asset_keys, load.days_loaded(pipeline, load_ids)
+                    )
 
     return raw_tables
 
