@@ -13,9 +13,9 @@ run is the same full initial load and full build.
 - ``direct``: ``python -m ingestion`` (the shop, payments and landing pipelines one after the
   other in one process, then its reconciliation, as ``make load``), then ``dbt build`` in
   ``dbt_project/``.
-- ``dagster``: what ``make run`` does, through the CLI: ``dagster job execute -m
-  orchestration.definitions -j refresh_warehouse -c orchestration/run_config/make_run.yaml``,
-  whose in-process executor runs every step in the CLI's process, one after the other.
+- ``dagster``: what ``make run`` does, through the CLI: ``dg launch --job refresh_warehouse -m
+  orchestration.definitions -c orchestration/run_config/make_run.yaml``, whose in-process
+  executor runs every step in the CLI's process, one after the other.
 - ``dagster-multiprocess``: the same with Dagster's default executor, as runs launched from the
   UI or the schedule use: a process per step (two at a time on two cores), and each one imports
   the code location again.
@@ -175,8 +175,8 @@ def direct(env: dict[str, str], scratch: Path) -> Run:
 
 def dagster(env: dict[str, str], scratch: Path, route: str) -> Run:
     command = [
-        str(BIN / "dagster"),
-        *("job", "execute", "-m", "orchestration.definitions", "-j", "refresh_warehouse"),
+        str(BIN / "dg"),
+        *("launch", "--job", "refresh_warehouse", "-m", "orchestration.definitions"),
     ]
     config = MAKE_RUN_CONFIG
     if EXECUTION_VARIANTS[route]:
