@@ -197,6 +197,19 @@ def shop_query(server: ThrowawayServer, sql: str, params: tuple = ()) -> list[tu
     return query(server, sql, SHOP_DATABASE, params)
 
 
+def shop_columns(server: ThrowawayServer, table: str) -> list[str]:
+    """The columns of one of the demo shop's tables, in their order."""
+    return [
+        name
+        for (name,) in shop_query(
+            server,
+            "select column_name from information_schema.columns"
+            " where table_schema = 'public' and table_name = %s order by ordinal_position",
+            (table,),
+        )
+    ]
+
+
 def run_dbt(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run dbt in the project folder as an analyst would, capturing its output."""
     return subprocess.run(

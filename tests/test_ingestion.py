@@ -16,6 +16,7 @@ from helpers import (
     pipeline_for,
     query,
     reconcile,
+    shop_columns,
     shop_query,
     shop_url,
     simulator,
@@ -103,16 +104,7 @@ def test_first_load_matches_every_source(shop):
 @pytest.mark.parametrize("table", ["customers", "products", "orders", "order_items"])
 def test_raw_values_equal_the_source_values(shop, table):
     server = shop[0]
-    columns = [
-        name
-        for (name,) in shop_query(
-            server,
-            "select column_name from information_schema.columns"
-            " where table_schema = 'public' and table_name = %s order by ordinal_position",
-            (table,),
-        )
-    ]
-    select = f"select {', '.join(columns)} from {{}} order by 1"
+    select = f"select {', '.join(shop_columns(server, table))} from {{}} order by 1"
 
     source = shop_query(server, select.format(table))
     raw = query(server, select.format(f"raw_shop.{table}"))
@@ -319,7 +311,11 @@ def test_every_value_survives_the_binary_route(module_server):
         tables={"oddities": {"primary_key": "id"}},
     )
 
-    run(pipeline_for(server, configured), configured.source(), loader_file_format="parquet")
+    run(
+        pipeline_for(server, configured),
+        configured.source(),
+        loader_file_format=configured.loader_file_format,
+    )
 
     columns = "id, at, day, amount, ratio, flag, label, updated_at"
     source = query(server, f"select {columns} from oddities order by id", database="oddities")

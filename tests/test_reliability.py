@@ -146,6 +146,20 @@ def test_a_second_load_of_the_same_source_waits_or_refuses_in_one_line(shop):
     assert "waiting for it to finish" in waited.stdout
 
 
+def test_a_lock_held_by_another_database_user_is_named_as_such(shop):
+    """With least-privilege roles, the loader cannot read another user's session in
+    pg_stat_activity (a DBA's, here the superuser's): the refusal says so, in one line, instead
+    of crashing on the missing details."""
+    landing = loads_for(shop)["landing"]
+    with exclusive_load(landing, shop.settings):
+        refused = cli("ingestion", "landing", "--no-wait", env=server_env(shop))
+
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "error: another landing load runs (held by another database user): not starting one\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("source", "setting", "hint"),
     [

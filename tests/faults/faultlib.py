@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from helpers import landing_dir, query, shop_query
+from helpers import landing_dir, query, shop_columns, shop_query
 
 from warehouse.embedded import ThrowawayServer
 from warehouse.paths import PROJECT_ROOT
@@ -180,15 +180,7 @@ def python(*args: str) -> list[str]:
 def compare_shop(server: ThrowawayServer) -> tuple[Figures, int]:
     figures, checked = Figures(), 0
     for table, key in SHOP_TABLES.items():
-        columns = [
-            name
-            for (name,) in shop_query(
-                server,
-                "select column_name from information_schema.columns"
-                " where table_schema = 'public' and table_name = %s order by ordinal_position",
-                (table,),
-            )
-        ]
+        columns = shop_columns(server, table)
         select = f"select {', '.join(columns)} from {{}}"
         source = shop_query(server, select.format(table))
         raw = query(server, select.format(f"raw_shop.{table}"))
