@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import dlt
+import psycopg2
 import requests
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
@@ -35,6 +36,7 @@ from dlt.common.configuration.exceptions import (
     LookupTrace,
     LookupTraces,
 )
+from dlt.common.exceptions import TransientException
 from dlt.common.pipeline import LoadInfo
 from dlt.destinations import postgres
 from dlt.sources import DltSource
@@ -278,16 +280,50 @@ def run(
     """Run ``pipeline`` on ``source`` the fast way, raising if any load job failed.
 
     A load that died half way leaves packages behind; dlt's ``run`` would finish them and skip
-    the new data, so they are finished first, then the new data is extracted and loaded.
+    the new data, so they are finished first, then the new data is extracted and loaded. A left
+    package that cannot be finished for a reason that will not pass by itself (the load died
+    after a ``COPY`` committed and before dlt recorded it, so the same file is copied twice) is
+    aborted with dlt's ``abort_packages``: nothing of it counts as loaded, the pipeline's state
+    goes back to before it, and the source is read again. That is safe because every load is
+    idempotent: tables merge on their keys, files by file, and a file counts as read only once
+    its load is complete.
     """
     remove_abandoned_extracts(pipeline, say)
     if pipeline.has_pending_data:
         say(f"{pipeline.pipeline_name}: finishing the load an earlier run left half done")
-        pipeline.normalize()
-        pipeline.load().raise_on_failed_jobs()
+        try:
+            pipeline.normalize()
+            pipeline.load().raise_on_failed_jobs()
+        except Exception as error:
+            if is_transient(error):
+                raise
+            cause = _innermost(error)
+            text = str(cause).strip().splitlines()[0][:200] if str(cause).strip() else ""
+            say(
+                f"{pipeline.pipeline_name}: it cannot be finished ({type(cause).__name__}: {text}):"
+                " abandoning it and reading the source again"
+            )
+            pipeline.abort_packages()
     info = pipeline.run(source, loader_file_format=loader_file_format)
     info.raise_on_failed_jobs()
     return info
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is one that can pass by itself: a dlt transient
+    exception, a lost database connection, a network error. The database's own answer (a
+    constraint violated, a value refused, a bad statement) is never transient, even where dlt
+    retries it: the Postgres ``COPY`` job reports any error as a retry."""
+    chain = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        chain.append(current)
+        seen.add(id(current))
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    if any(isinstance(link, psycopg2.Error) for link in chain):
+        return any(isinstance(link, psycopg2.OperationalError) for link in chain)
+    return any(isinstance(link, TransientException | ConnectionError) for link in chain)
 
 
 def remove_abandoned_extracts(pipeline: dlt.Pipeline, say: Callable[[str], None]) -> None:

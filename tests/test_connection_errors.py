@@ -73,9 +73,8 @@ def test_a_load_into_a_stopped_warehouse_is_retried(tmp_path, dbt_manifest):
     retries the step."""
     from dlt.pipeline.exceptions import PipelineStepFailed
 
-    from ingestion.load import run
+    from ingestion.load import is_transient, run
     from ingestion.registry import loads_named
-    from orchestration.assets.ingestion import is_transient
     from warehouse.settings import load_settings
 
     stopped = load_settings({"PGPORT": str(free_port())})
@@ -92,9 +91,8 @@ def test_a_wrong_api_token_is_not_retried(warehouse, tmp_path, dbt_manifest):
     from dlt.pipeline.exceptions import PipelineStepFailed
 
     from demo_sources.payments_api import PaymentsApiServer
-    from ingestion.load import run
+    from ingestion.load import is_transient, run
     from ingestion.registry import loads_named
-    from orchestration.assets.ingestion import is_transient
 
     [payments] = loads_named(["payments"])
     with (

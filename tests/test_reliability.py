@@ -1,6 +1,9 @@
 """Loads that die half way, run twice at once, or lack a setting: nothing is lost or doubled, and
 what went wrong is one line. Each test here reproduces a defect found by killing things."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +24,7 @@ from helpers import (
 )
 
 from ingestion.load import LoadBusy, exclusive_load
+from warehouse.paths import PROJECT_ROOT
 from warehouse.settings import LOADER
 
 
@@ -114,6 +118,44 @@ def test_the_first_command_line_run_after_an_interrupted_load_finishes_it_and_lo
     assert "an interrupted extract left" in result.stdout and not abandoned.exists()
     lines, rows, pairs = lines_and_rows(shop)
     assert rows == pairs == lines
+
+
+# The command-line loader, killed the instant its first COPY into dlt's staging table committed
+# and before dlt recorded that job as done: the window between the two is microseconds wide.
+DIE_AFTER_FIRST_COPY = """
+import os, sys
+from dlt.destinations.impl.postgres.postgres import PostgresCsvCopyJob
+copy = PostgresCsvCopyJob.run
+def copy_then_die(self):
+    copy(self)
+    os._exit(9)
+PostgresCsvCopyJob.run = copy_then_die
+from ingestion.__main__ import main
+sys.exit(main(["landing"]))
+"""
+
+
+def test_a_load_killed_after_a_copy_committed_is_abandoned_and_read_again(shop):
+    """Issue 12, found by the fault suite: finishing such a load COPYed the same file into the
+    staging table again (UniqueViolation on _dlt_id), and every later run failed the same way."""
+    killed = subprocess.run(
+        [sys.executable, "-c", DIE_AFTER_FIRST_COPY],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **server_env(shop)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == 9, killed.stderr
+
+    result = cli("ingestion", "landing", env=server_env(shop))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "cannot be finished" in result.stdout
+    lines, rows, pairs = lines_and_rows(shop)
+    assert rows == pairs == lines
+    assert all(result.ok for result in reconcile(shop, "landing"))
+    assert cli("ingestion", "landing", env=server_env(shop)).returncode == 0
 
 
 def test_a_second_load_of_the_same_source_waits_or_refuses_in_one_line(shop):

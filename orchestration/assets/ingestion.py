@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import dlt as dlt_lib
-import psycopg2
 from dagster import (
     AssetExecutionContext,
     AssetMaterialization,
@@ -28,9 +27,8 @@ from dagster import (
     RetryRequested,
 )
 from dagster_dlt import DagsterDltResource, dlt_assets
-from dlt.common.exceptions import TransientException
 
-from ingestion.load import Load, exclusive_load, explain_failure, extracted_rows
+from ingestion.load import Load, exclusive_load, explain_failure, extracted_rows, is_transient
 from orchestration.partitions import daily_partitions, days_in_window, days_materialized
 from orchestration.resources import WarehouseResource
 from orchestration.translators import (
@@ -41,19 +39,6 @@ from orchestration.translators import (
 
 TRANSIENT_RETRIES = 3
 TRANSIENT_RETRY_SECONDS = 10
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether ``error`` (or what caused it) is one that can pass by itself: a dlt transient
-    exception, a lost database connection, a network error."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, TransientException | psycopg2.OperationalError | ConnectionError):
-            return True
-        seen.add(id(current))
-        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
-    return False
 
 
 def source_system_specs(loads: Sequence[Load]) -> list[AssetSpec]:

@@ -4,7 +4,7 @@ import psycopg2
 from dlt.common.exceptions import TransientException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from orchestration.assets.ingestion import is_transient
+from ingestion.load import is_transient
 
 
 class FakeTransient(TransientException):
@@ -30,6 +30,7 @@ def test_lost_connections_and_dlt_transient_errors_are_transient():
 
 def test_everything_else_is_terminal():
     assert not is_transient(ValueError("401 Unauthorized"))
+    assert not is_transient(wrapped(psycopg2.errors.UniqueViolation("duplicate key")))
     assert not is_transient(wrapped(KeyError("count")))
 
 
@@ -46,3 +47,12 @@ def test_the_cause_inside_a_pipeline_step_failure_counts():
     failure.exception = psycopg2.OperationalError("no connection")
 
     assert is_transient(failure)
+
+
+def test_a_database_refusal_dlt_retries_is_terminal():
+    """dlt's Postgres COPY job reports every error as a retry (LoadClientJobRetry, transient):
+    a duplicate key never passes by itself."""
+    retry = FakeTransient("job retried")
+    retry.exception = psycopg2.errors.UniqueViolation("duplicate key value")
+
+    assert not is_transient(wrapped(retry))
