@@ -16,12 +16,12 @@ run is the same full initial load and full build.
 - ``dagster``: what ``make run`` does, through the CLI: ``dg launch --job refresh_warehouse -m
   orchestration.definitions -c orchestration/run_config/make_run.yaml``, whose in-process
   executor runs every step in the CLI's process, one after the other.
-- ``dagster-multiprocess``: the same with Dagster's default executor, as runs launched from the
-  UI or the schedule use: a process per step (two at a time on two cores), and each one imports
-  the code location again.
-- ``dagster-forkserver``: the multiprocess executor with ``start_method: {forkserver:
-  {preload_modules: [orchestration.definitions]}}``: step processes fork from a server that
-  imported the code location once.
+- ``dagster-ui``: the same without make run's executor, so with the code location's default,
+  as runs launched from the UI, a schedule or a sensor use it (``orchestration/executor.py``):
+  a process per step, two at a time on two cores, forked from a server that imported the heavy
+  modules once.
+- ``dagster-spawn``: Dagster's own default, ``multiprocess`` with ``spawn``: every step process
+  is a fresh Python that imports the code location again (what the UI used before).
 
 Also times loading the definitions in a fresh interpreter: ``from orchestration.definitions
 import defs`` and ``defs.resolve_asset_graph()``, apart from interpreter start and exit.
@@ -58,16 +58,18 @@ from warehouse.settings import TRANSFORMER, libpq_env
 
 EXECUTION_VARIANTS = {
     "dagster": None,
-    "dagster-multiprocess": "execution:\n  config:\n    multiprocess: {}\n",
-    "dagster-forkserver": (
-        "execution:\n  config:\n    multiprocess:\n      start_method:\n        forkserver:\n"
-        "          preload_modules: [orchestration.definitions]\n"
+    "dagster-ui": "",
+    "dagster-spawn": (
+        "execution:\n  config:\n    multiprocess:\n      start_method:\n        spawn: {}\n"
     ),
 }
-"""The executor of each Dagster route, in place of make_run.yaml's (None: make run's own)."""
+"""The executor of each Dagster route in place of make_run.yaml's (None: make run's own; empty:
+none, so the code location's default)."""
 ROUTES = ("direct", *EXECUTION_VARIANTS)
-GOAL = 1.15
-"""Dagster's full refresh may take at most this many times the direct route's."""
+GOALS = {"dagster": 1.15, "dagster-ui": 1.3}
+"""Each Dagster route's full refresh may take at most this many times the direct route's."""
+DEFINITIONS_GOAL = 2.0
+"""Seconds to load the definitions in a fresh interpreter, at most."""
 
 BIN = Path(sys.executable).parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -179,7 +181,7 @@ def dagster(env: dict[str, str], scratch: Path, route: str) -> Run:
         *("launch", "--job", "refresh_warehouse", "-m", "orchestration.definitions"),
     ]
     config = MAKE_RUN_CONFIG
-    if EXECUTION_VARIANTS[route]:
+    if EXECUTION_VARIANTS[route] is not None:
         # make_run.yaml's loggers with another executor (two executors would not merge).
         make_run = MAKE_RUN_CONFIG.read_text()
         loggers = make_run[make_run.index("loggers:") : make_run.index("execution:")]
@@ -275,6 +277,9 @@ def print_definitions_load(loads: list[tuple[float, float, float]]) -> None:
             f"  {label:<5} {sum(load):5.2f} s  (interpreter {interpreter:.2f} s, "
             f"import {imported:.2f} s, resolve_asset_graph {resolved:.2f} s)"
         )
+    best = sum(min(loads, key=sum))
+    verdict = "met" if best <= DEFINITIONS_GOAL else "missed"
+    print(f"  best {best:.2f} s, goal <= {DEFINITIONS_GOAL:.1f} s {verdict}")
 
 
 def load_average() -> str:
@@ -319,10 +324,11 @@ def main() -> None:
     for route, run in best.items():
         ratio = f"  {run.seconds / best['direct'].seconds:.2f}x direct" if "direct" in best else ""
         print(f"  {run.summary()}{ratio if route != 'direct' else ''}")
-    if "direct" in best and "dagster" in best:
-        ratio = best["dagster"].seconds / best["direct"].seconds
-        verdict = "met" if ratio <= GOAL else "missed"
-        print(f"dagster (make run) / direct: {ratio:.2f}x, goal <= {GOAL:.2f}x {verdict}")
+    for route, goal in GOALS.items():
+        if "direct" in best and route in best:
+            ratio = best[route].seconds / best["direct"].seconds
+            verdict = "met" if ratio <= goal else "missed"
+            print(f"{route} / direct: {ratio:.2f}x, goal <= {goal:.2f}x {verdict}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from ingestion.registry import LOADS
 from orchestration.assets.ingestion import load_assets, source_system_specs
 from orchestration.assets.transformation import dbt_model_assets
 from orchestration.checks import reconciliation_check
+from orchestration.executor import default_executor
 from orchestration.freshness import with_source_freshness
 from orchestration.jobs import load_files_job, refresh_warehouse
 from orchestration.project import dbt_project
@@ -44,6 +45,7 @@ def build_definitions(
         schedules=[daily_refresh],
         sensors=[new_files_sensor(load, file_jobs[load.name]) for load in file_loads],
         resources=resources(),
+        executor=default_executor(),
     )
 
 

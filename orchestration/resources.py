@@ -22,10 +22,14 @@ from dataclasses import replace
 from typing import Any
 
 from dagster import ConfigurableResource, EnvVar
-from dagster_dbt import DbtCliResource
 from dagster_dlt import DagsterDltResource
 
-from orchestration.project import DBT_EXECUTABLE, dbt_project, dbt_target
+from orchestration.project import (
+    DBT_EXECUTABLE,
+    InstalledDbtCliResource,
+    dbt_project,
+    dbt_target,
+)
 from warehouse.settings import (
     LOADER,
     ROLES,
@@ -61,7 +65,7 @@ class WarehouseResource(ConfigurableResource):
         return replace(load_settings(os.environ, self.role), **given)
 
 
-class WarehouseDbtCliResource(DbtCliResource):
+class WarehouseDbtCliResource(InstalledDbtCliResource):
     """dbt, connected to the server of the ``warehouse`` resource: its PG* variables are the
     environment of every dbt command (``dbt_project/profiles.yml`` reads them)."""
 
