@@ -56,7 +56,7 @@ help: ## List the targets
 install: | $(UV) ## Install the locked dependencies into .venv
 	@$(UV) sync --locked --quiet
 
-run: install db-up demo-init demo-api-up manifest ## Run the whole pipeline end to end: load, transform, test (VERBOSE=1: every log line)
+run: install db-up demo-init demo-api-up ## Run the whole pipeline end to end: load, transform, test (VERBOSE=1: every log line)
 	@$(BIN)/python -m orchestration.instance
 	@$(BIN)/python -m orchestration.launch refresh_warehouse $(if $(VERBOSE),--verbose)
 	@$(MAKE) --no-print-directory summary
@@ -80,11 +80,11 @@ format: install ## Fix what ruff and sqlfluff can fix
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix dbt_project
 
-dev: install db-up demo-init demo-api-up manifest ## Open the Dagster UI on http://127.0.0.1:3000
+dev: install db-up demo-init demo-api-up ## Open the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/python -m orchestration.instance
 	$(BIN)/dg dev --host 127.0.0.1 --port $(DAGSTER_PORT)
 
-check-defs: install manifest ## Load the Dagster definitions and list every asset (dg check defs, dg list defs)
+check-defs: install ## Load the Dagster definitions and list every asset (dg check defs, dg list defs)
 	$(BIN)/dg check defs
 	$(BIN)/dg list defs --columns key,group
 

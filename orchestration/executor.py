@@ -18,10 +18,6 @@ from dagster import ExecutorDefinition, Field, multi_or_in_process_executor
 STEP_PRELOAD = (
     # The code location, and with it dagster, dagster-dbt, dagster-dlt, dlt and the sources.
     "orchestration.definitions",
-    # What a dbt step opens before its command: dagster-dbt's handle on the dbt adapter.
-    "dbt.adapters.factory",
-    "dbt.adapters.postgres",
-    "dbt.config.runtime",
     # What a load step runs: dlt's normalize and load steps, the Postgres destination, Arrow.
     "dlt.normalize",
     "dlt.load",

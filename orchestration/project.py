@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
 from packaging import version
@@ -18,6 +22,13 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 """The dbt installed beside this Python, whether or not the virtualenv is on PATH."""
+
+PARSE_STAMP = "dagster_parse_stamp.json"
+"""Beside the manifest: what the last parse through :class:`VirtualenvDbtPreparer` read."""
+NOT_READ_BY_DBT = {"target", "logs", "dbt_packages", "sqlfluff_libs"}
+"""Folders of the dbt project that are output, downloads or lint stand-ins, not its source."""
+SECRET = re.compile("PASSWORD|SECRET|TOKEN|KEY|CREDENTIALS", re.IGNORECASE)
+ENV_VAR_NAME = re.compile(r"""env_var\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]""")
 
 TARGETS = ("dev", "prod")
 """The targets of dbt_project/profiles.yml, each with its Dagster resources."""
@@ -47,6 +58,12 @@ class InstalledDbtCliResource(DbtCliResource):
             return version.parse(metadata.version("dbt-core"))
         return super()._cli_version
 
+    def _initialize_dbt_core_adapter(self, args: Any) -> None:
+        """No handle on dbt's adapter in this process. dagster-dbt opens one before every dbt
+        command (about a second, and dbt's adapter modules imported) only to fetch metadata
+        after it; row counts come from ``with_row_counts`` (``orchestration/assets``) instead."""
+        return None
+
 
 class VirtualenvDbtPreparer(DagsterDbtProjectPreparer):
     """dagster-dbt's preparer (``dbt parse`` when a development command such as ``dg dev``,
@@ -62,10 +79,49 @@ class VirtualenvDbtPreparer(DagsterDbtProjectPreparer):
             os.environ["PATH"] = path
 
     def _prepare_manifest(self, project: DbtProject) -> None:
-        """dagster-dbt's, with :class:`InstalledDbtCliResource` in place of its own resource."""
+        """dagster-dbt's, with :class:`InstalledDbtCliResource` in place of its own resource,
+        skipped when nothing the parse reads changed since the manifest was written by it."""
+        stamp = Path(project.project_dir) / project.target_path / PARSE_STAMP
+        current = project.manifest_path.exists() and stamp.exists()
+        if current and json.loads(stamp.read_text()) == parse_stamp(project, os.environ):
+            return
         parse = InstalledDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
         parse.cli(self._prepare_project_cli_args, target_path=project.target_path).wait()
         self._invalidate_seeds_in_partial_parse(project)
+        stamp.write_text(json.dumps(parse_stamp(project, os.environ)))
+
+
+def parse_stamp(project: DbtProject, environ: Mapping[str, str]) -> dict[str, str]:
+    """What a ``dbt parse`` of ``project`` reads, and the manifest it wrote.
+
+    Each ``dg`` command (``dg launch``, ``dg dev`` and its reloads) parses the project again so
+    that edits show up (dagster-dbt's ``prepare_if_dev``): 3 to 5 s of dbt starting up when
+    nothing changed. The parse is skipped when the files of the project (their names, sizes and
+    modification times), the variables they read with ``env_var()``, the ``DBT_*`` variables,
+    dbt's version and the manifest itself are all as they were after the last parse.
+    """
+    project_dir = Path(project.project_dir)
+    files = hashlib.sha256()
+    names = set()
+    for path in sorted(project_dir.rglob("*")):
+        relative = path.relative_to(project_dir)
+        hidden = any(part.startswith(".") for part in relative.parts)
+        if hidden or relative.parts[0] in NOT_READ_BY_DBT or not path.is_file():
+            continue
+        stat = path.stat()
+        files.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        if path.suffix in (".yml", ".yaml", ".sql", ".md", ".csv") and stat.st_size < 1 << 20:
+            names.update(ENV_VAR_NAME.findall(path.read_text(errors="replace")))
+    names.update(name for name in environ if name.startswith("DBT_"))
+    # Secrets change no manifest, and not even a hash of one is written down.
+    variables = {name: environ.get(name) for name in sorted(names) if not SECRET.search(name)}
+    manifest = project.manifest_path.stat() if project.manifest_path.exists() else None
+    return {
+        "dbt": metadata.version("dbt-core"),
+        "files": files.hexdigest(),
+        "environment": hashlib.sha256(json.dumps(variables).encode()).hexdigest(),
+        "manifest": f"{manifest.st_size}-{manifest.st_mtime_ns}" if manifest else "",
+    }
 
 
 dbt_project = DbtProject(
@@ -75,7 +131,7 @@ dbt_project = DbtProject(
     # dbt's own variable, so a hand-run dbt and Dagster agree on where the manifest is.
     target_path=os.environ.get("DBT_TARGET_PATH", "target"),
 )
-# Under `dg` (and `dagster dev`) this runs `dbt parse` so edits to SQL show up on reload (the
-# dagster-dbt scaffold's convention); everywhere else the manifest must already exist (`make
-# manifest`), so loading the definitions never parses the project.
+# Under `dg` (and `dagster dev`) this runs `dbt parse`, unless nothing it reads changed, so edits
+# to SQL show up on reload (the dagster-dbt scaffold's convention); everywhere else the manifest
+# must already exist (`make manifest`), so loading the definitions never parses the project.
 VirtualenvDbtPreparer().prepare_if_dev(dbt_project)

@@ -8,7 +8,12 @@ import dagster_dbt.core.resource
 import pytest
 from packaging import version
 
-from orchestration.project import InstalledDbtCliResource, VirtualenvDbtPreparer, dbt_project
+from orchestration.project import (
+    PARSE_STAMP,
+    InstalledDbtCliResource,
+    VirtualenvDbtPreparer,
+    dbt_project,
+)
 from orchestration.resources import resources
 
 
@@ -25,6 +30,8 @@ def test_the_installed_dbt_core_is_not_asked_its_version(no_dbt_version):
 
 
 def test_dg_parses_the_project_without_asking_dbt_its_version(no_dbt_version, dbt_manifest):
+    # Without the stamp of an earlier parse through dg, the project is parsed.
+    (dbt_manifest.parent / PARSE_STAMP).unlink(missing_ok=True)
     before = dbt_manifest.stat().st_mtime_ns
 
     VirtualenvDbtPreparer().prepare(dbt_project)
