@@ -8,11 +8,16 @@ sources it describes (or ``DAILY_PARTITIONS_START``). Days are UTC days, as the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime, timedelta
 
 import dlt
-from dagster import AssetKey, AssetMaterialization, DailyPartitionsDefinition
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    AssetPartitionStatus,
+    DailyPartitionsDefinition,
+)
 
 
 def first_day_of_data() -> str:
@@ -52,3 +57,22 @@ def days_materialized(
     for key in sorted(keys):
         for day in sorted(set(days) & partitions):
             yield AssetMaterialization(asset_key=key, partition=day)
+
+
+def days_rewritten(
+    held: Iterable[str], statuses: Mapping[str, AssetPartitionStatus | None], lookback_days: int
+) -> list[str]:
+    """The days an incremental build of a daily model is reported to have written: the days it
+    holds that Dagster does not show as materialized yet (the first build, days a failed run
+    left), and the days every build rewrites (``lookback_days`` before its newest day, as
+    ``incremental_window`` reads them). Reporting every day held would add one event per day of
+    history to every run."""
+    held = sorted(set(held))
+    if not held:
+        return []
+    window_start = (date.fromisoformat(held[-1]) - timedelta(days=lookback_days)).isoformat()
+    return [
+        day
+        for day in held
+        if day >= window_start or statuses.get(day) != AssetPartitionStatus.MATERIALIZED
+    ]

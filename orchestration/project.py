@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import yaml
 from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
 from packaging import version
 
@@ -40,6 +41,12 @@ def dbt_target(environ: Mapping[str, str] | None = None) -> str:
     if target not in TARGETS:
         raise ValueError(f"DBT_TARGET must be one of {', '.join(TARGETS)}, got {target!r}")
     return target
+
+
+def dbt_var(name: str) -> Any:
+    """A variable of the dbt project, as ``dbt_project.yml`` sets it under ``vars:``."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    return project["vars"][name]
 
 
 class InstalledDbtCliResource(DbtCliResource):

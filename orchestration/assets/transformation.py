@@ -4,9 +4,10 @@ Models tagged ``daily_partitioned`` in dbt are daily-partitioned assets of their
 a partition (or a backfill of a range, in one dbt invocation) passes the window to dbt as vars
 ``start_date`` and ``end_date`` (end exclusive), which the model's ``incremental_window`` macro
 rebuilds exactly. Without a partition (the daily refresh, ``make run``) they build incrementally
-like any other model, and every day the model then holds is reported as a materialised partition:
-an incremental build rebuilds the days that changed and leaves the others as they were built, so
-each is up to date. A daily model's ``unique_key`` is its day column (it is incremental by day).
+like any other model, and the days it wrote are reported as materialised partitions: every day
+the model holds that Dagster does not show as materialised yet, and the days of its incremental
+window (``lookback_days``), which every build rewrites; the other days stay as they were built,
+so each is up to date. A daily model's ``unique_key`` is its day column (it is incremental by day).
 Tagging another model is all it takes to partition it too.
 """
 
@@ -29,7 +30,13 @@ from dagster import (
 )
 from dagster_dbt import DbtCliInvocation, dbt_assets
 
-from orchestration.partitions import daily_partitions, days_materialized, dbt_vars_for_window
+from orchestration.partitions import (
+    daily_partitions,
+    days_materialized,
+    days_rewritten,
+    dbt_vars_for_window,
+)
+from orchestration.project import dbt_var
 from orchestration.resources import WarehouseDbtCliResource
 from orchestration.translators import WarehouseDbtTranslator
 from warehouse.connection import WarehouseUnavailable, connect
@@ -72,7 +79,10 @@ def dbt_model_assets(manifest_path: Path) -> list[AssetsDefinition]:
         if not context.has_partition_key:
             for key in sorted(context.selected_asset_keys):
                 relation, day_column = day_columns[key]
-                yield from days_materialized([key], days_held(dbt, relation, day_column))
+                held = list(days_held(dbt, relation, day_column))
+                statuses = context.instance.get_status_by_partition(key, held, daily_partitions)
+                days = days_rewritten(held, statuses or {}, dbt_var("lookback_days"))
+                yield from days_materialized([key], days)
 
     day_columns = daily_model_day_columns(manifest_path)
     return [dbt_models, dbt_daily_models]
