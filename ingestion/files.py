@@ -307,8 +307,9 @@ def parse_file(
     try:
         content = _read(read_bytes, gzipped=kind.gzipped)
         if kind.format == "jsonl":
-            parsed.line_count = count_lines(content)
             parsed.rows, rejected = parse_json_lines(content, name, kind)
+            # Every line that holds anything is a row or a rejected line.
+            parsed.line_count = _row_count(parsed.rows) + len(rejected)
         else:
             parsed.line_count = max(count_lines(content) - 1, 0)
             parsed.rows, rejected = parse_csv(content, name, kind)
@@ -522,13 +523,15 @@ def _read(read_bytes: Callable[[], bytes], *, gzipped: bool) -> bytes:
 
 
 def _read_json(content: bytes, schema: pa.Schema) -> pa.Table:
-    return pa_json.read_json(
-        io.BytesIO(content),
-        read_options=pa_json.ReadOptions(block_size=_block_size(content)),
-        parse_options=pa_json.ParseOptions(
-            explicit_schema=schema, unexpected_field_behavior="infer"
-        ),
-    )
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
+    try:
+        return pa_json.read_json(io.BytesIO(content), parse_options=options)
+    except pa.ArrowInvalid as error:
+        if "straddl" not in str(error):
+            raise
+    # A line longer than Arrow's block: read again with blocks that hold the longest line.
+    read_options = pa_json.ReadOptions(block_size=_block_size(content))
+    return pa_json.read_json(io.BytesIO(content), read_options=read_options, parse_options=options)
 
 
 def _block_size(content: bytes) -> int:
@@ -576,8 +579,15 @@ def _with_origin(
     # Never null, as the table's hints say (dlt warns at each batch whose schema differs).
     file_name_field = pa.field("_file_name", pa.string(), nullable=False)
     return table.append_column(
-        file_name_field, pa.array([file_name] * table.num_rows, pa.string())
+        file_name_field, _repeated_text(file_name, table.num_rows)
     ).append_column("_line_number", pa.array(line_numbers))
+
+
+def _repeated_text(value: str, count: int) -> pa.Array:
+    """``value`` ``count`` times, built in Arrow: a Python list of a million strings took
+    seconds (and pyarrow imports pandas to read one)."""
+    indices = pa.array(np.zeros(count, dtype=np.int32))
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value])).cast(pa.string())
 
 
 def _as_text_column(column: pa.ChunkedArray) -> pa.Array:
