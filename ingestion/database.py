@@ -25,7 +25,10 @@ How rows move:
 - **Incremental merge.** Each table is read where the cursor column is at or after the last
   value loaded, minus ``lag_seconds`` (default an hour), and merged on its primary key. The
   overlap catches rows whose transaction committed after a later change had already been
-  loaded; rows read twice merge onto themselves, so reruns change nothing.
+  loaded; rows read twice merge onto themselves, so reruns change nothing. One read holds each
+  key once (it is the source table's key), so the merge does not deduplicate; a unique index on
+  the key in raw and in dlt's staging table turns a file copied twice (a load killed between a
+  ``COPY`` and dlt's record of it) into an error and a redone load, never a doubled row.
 - **Hard deletes.** Rows an application deletes outright (erasure requests) show in no cursor.
   For tables with ``hard_deletes``, every load also compares the keys in raw with the keys in
   the source, and sends a deletion record for each key that is gone. dlt's ``hard_delete``
@@ -72,6 +75,10 @@ DELETED_COLUMN = "_deleted_in_source"
 DEFINITIONS_ONLY_URL = "postgresql+psycopg2://definitions-only@localhost/none"
 """Stands in for the credentials while Dagster lists the tables; never connected to."""
 CONNECT_TIMEOUT_SECONDS = 10
+MERGED_ON_KEY = {"disposition": "merge", "strategy": "delete-insert", "deduplicated": True}
+"""Rows replace the rows of the same key. A database table's keys are unique in one read, so
+dlt's merge skips deduplicating them (a sort of every row loaded: most of an initial load's
+merge, ``bench/ingest.py``)."""
 
 
 class SourceDatabaseError(SourceError):
@@ -122,7 +129,10 @@ def database_source(
         deletes = table in loader.hard_delete_tables
         tables_source.resources[table].apply_hints(
             primary_key=primary_key,
-            write_disposition="merge",
+            write_disposition=MERGED_ON_KEY,
+            # A unique index in raw and in dlt's staging table: a key loaded twice fails loudly
+            # (and the load is redone) instead of doubling a row; merges find keys by index.
+            columns={primary_key: {"name": primary_key, "unique": True}},
             incremental=dlt.sources.incremental(
                 cursor_column,
                 lag=lag_seconds,
@@ -175,8 +185,12 @@ class DeletionDetectingLoader(ConnectorXTableLoader):
     def load_rows(self, backend_kwargs: dict[str, Any] | None = None) -> Iterator[Any]:
         table = self.table.name
         key = self.primary_keys[table]
+        changed = []
         for batch in super().load_rows(backend_kwargs):
-            yield _key_required(_declared_decimals(batch, self.columns), key)
+            batch = _key_required(_declared_decimals(batch, self.columns), key)
+            if table in self.hard_delete_tables:
+                changed.append(batch[key].to_numpy())
+            yield batch
         if table not in self.hard_delete_tables:
             return
         source_keys = cx.read_sql(
@@ -185,6 +199,9 @@ class DeletionDetectingLoader(ConnectorXTableLoader):
             return_type="arrow",
         )[key].to_numpy()
         deleted = self._deleted_keys(table, _raw_keys(table, key), source_keys)
+        # A row deleted after it was read is loaded now and deleted by the next load: a key
+        # appears once in a load, which merges without deduplicating.
+        deleted = np.setdiff1d(deleted, np.concatenate([np.empty(0, np.int64), *changed]))
         if deleted.size:
             cursor = self.deletion_cursor
             records = pa.Table.from_arrays(

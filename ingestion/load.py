@@ -279,31 +279,21 @@ def run(
 ) -> LoadInfo:
     """Run ``pipeline`` on ``source`` the fast way, raising if any load job failed.
 
-    A load that died half way leaves packages behind; dlt's ``run`` would finish them and skip
-    the new data, so they are finished first, then the new data is extracted and loaded. A left
-    package that cannot be finished for a reason that will not pass by itself (the load died
-    after a ``COPY`` committed and before dlt recorded it, so the same file is copied twice) is
-    aborted with dlt's ``abort_packages``: nothing of it counts as loaded, the pipeline's state
-    goes back to before it, and the source is read again. That is safe because every load is
-    idempotent: tables merge on their keys, files by file, and a file counts as read only once
-    its load is complete.
+    A load that died half way leaves packages behind, and dlt's ``run`` would finish them. It is
+    not safe to: a ``COPY`` that committed before dlt recorded it would be copied again. So they
+    are aborted with dlt's ``abort_packages`` (nothing of them counts as loaded, the pipeline's
+    state goes back to before them) and the source is read again, as Dagster's loads do
+    (dagster-dlt drops a pipeline's local state before each run). That is safe because every
+    load is idempotent: tables merge on their keys, files by file, and a file counts as read
+    only once its load is complete.
     """
     remove_abandoned_extracts(pipeline, say)
     if pipeline.has_pending_data:
-        say(f"{pipeline.pipeline_name}: finishing the load an earlier run left half done")
-        try:
-            pipeline.normalize()
-            pipeline.load().raise_on_failed_jobs()
-        except Exception as error:
-            if is_transient(error):
-                raise
-            cause = _innermost(error)
-            text = str(cause).strip().splitlines()[0][:200] if str(cause).strip() else ""
-            say(
-                f"{pipeline.pipeline_name}: it cannot be finished ({type(cause).__name__}: {text}):"
-                " abandoning it and reading the source again"
-            )
-            pipeline.abort_packages()
+        say(
+            f"{pipeline.pipeline_name}: an earlier run left a load half done: abandoning it and "
+            "reading the source again"
+        )
+        pipeline.abort_packages()
     info = pipeline.run(source, loader_file_format=loader_file_format)
     info.raise_on_failed_jobs()
     return info
