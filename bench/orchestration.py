@@ -3,12 +3,12 @@ pipelines and `dbt build` run by hand, from the same fresh demo shop.
 
     .venv/bin/python bench/orchestration.py                    # 30 days, default scale, twice
     .venv/bin/python bench/orchestration.py --days 7 --scale small --repeat 1
-    .venv/bin/python bench/orchestration.py --routes direct,dagster,dagster-in-process
+    .venv/bin/python bench/orchestration.py --routes direct,dagster,dagster-ui,dagster-forkserver
 
 Every run of a route gets a throwaway embedded server of its own with the same generated shop
 (same seed, days and scale) and an empty warehouse, its own payments API, dlt state, dbt target
-folder and Dagster home, and ``dbt parse`` already done (``make manifest``, untimed): so every
-run is the same full initial load and full build.
+folder and Dagster home, and the dbt project already parsed as ``dg`` does it (untimed, as after
+an earlier ``make run``): so every run is the same full initial load and full build.
 
 - ``direct``: ``python -m ingestion`` (the shop, payments and landing pipelines one after the
   other in one process, then its reconciliation, as ``make load``), then ``dbt build`` in
@@ -18,10 +18,11 @@ run is the same full initial load and full build.
   executor runs every step in the CLI's process, one after the other.
 - ``dagster-ui``: the same without make run's executor, so with the code location's default,
   as runs launched from the UI, a schedule or a sensor use it (``orchestration/executor.py``):
-  a process per step, two at a time on two cores, forked from a server that imported the heavy
-  modules once.
+  a process per step, two at a time on two cores, forked from the run's own process.
+- ``dagster-forkserver``: ``multiprocess`` with ``forkserver``: step processes forked from a
+  server that imports the code location once per run (the default before).
 - ``dagster-spawn``: Dagster's own default, ``multiprocess`` with ``spawn``: every step process
-  is a fresh Python that imports the code location again (what the UI used before).
+  is a fresh Python that imports the code location again.
 
 Also times loading the definitions in a fresh interpreter: ``from orchestration.definitions
 import defs`` and ``defs.resolve_asset_graph()``, apart from interpreter start and exit.
@@ -59,6 +60,10 @@ from warehouse.settings import TRANSFORMER, libpq_env
 EXECUTION_VARIANTS = {
     "dagster": None,
     "dagster-ui": "",
+    "dagster-forkserver": (
+        "execution:\n  config:\n    multiprocess:\n      start_method:\n        forkserver:\n"
+        "          preload_modules: [orchestration.definitions]\n"
+    ),
     "dagster-spawn": (
         "execution:\n  config:\n    multiprocess:\n      start_method:\n        spawn: {}\n"
     ),
@@ -77,6 +82,10 @@ MAKE_RUN_CONFIG = PROJECT_ROOT / "orchestration" / "run_config" / "make_run.yaml
 API_TOKEN = "bench-payments-token"
 SHOP_DATABASE = "shop"
 CONNECTION_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "WAREHOUSE_URL")
+PREPARE = """
+from orchestration.project import VirtualenvDbtPreparer, dbt_project
+VirtualenvDbtPreparer().prepare(dbt_project)
+"""
 LOAD_DEFINITIONS = """
 import time
 started = time.perf_counter()
@@ -161,8 +170,9 @@ def fresh_shop(days: int, scale: str) -> Iterator[tuple[dict[str, str], Path, di
             dagster_home.mkdir()
             # As make run does; the file keeps telemetry off.
             shutil.copy(PROJECT_ROOT / "orchestration" / "dagster.yaml", dagster_home)
-            parse = [str(BIN / "dbt"), "parse", "--quiet"]
-            timed(parse, env, DBT_PROJECT_DIR, scratch / "logs" / "parse")
+            # The manifest as make run leaves it: parsed by dg's preparer, which the next dg
+            # command finds up to date.
+            timed([sys.executable, "-c", PREPARE], env, PROJECT_ROOT, scratch / "logs" / "parse")
             yield env, scratch, shop
 
 

@@ -45,7 +45,7 @@ def build_definitions(
         schedules=[daily_refresh],
         sensors=[new_files_sensor(load, file_jobs[load.name]) for load in file_loads],
         resources=resources(),
-        executor=default_executor(),
+        executor=default_executor,
     )
 
 

@@ -1,45 +1,42 @@
 """The executor of every job, as runs launched from the UI, a schedule or a sensor use it.
 
-Dagster's default executor starts a fresh Python for every step, and each one imports the code
-location again: dagster, dagster-dbt with dbt-core, dlt (5 to 11 s per step on this machine,
-``bench/orchestration.py``). Here the default is the same executor with ``forkserver``: one
-server process per run imports :data:`STEP_PRELOAD` once, and every step process is forked
-from it, with those modules already imported. Steps still run in processes of their own, in
-parallel, and a crash stays in its step.
+Dagster's default executor starts a fresh Python for every step (``spawn``), and each one imports
+the code location again: dagster, dagster-dbt with dbt-core, dlt (5 to 11 s per step on this
+machine, ``bench/orchestration.py``); its ``forkserver`` option still starts one fresh Python per
+run that imports them all before the first step. Here the default forks every step process from
+the run's own process, which has loaded the code location already: a step starts in a fraction
+of a second. Steps still run in processes of their own, in parallel, and a crash stays in its
+step.
+
+Forking is safe here because the run's process holds no lock another thread could be holding at
+that moment: Python re-initialises the import and logging locks in the child, a step opens its
+own connections to Dagster's storage and the warehouse, and nothing of the parent's is closed
+when the child ends (multiprocessing's fork children leave with ``os._exit``).
 
 Run config chooses otherwise as usual: ``execution: {config: {in_process: {}}}`` (``make run``),
-or ``multiprocess: {start_method: {spawn: {}}}``.
+``multiprocess: {start_method: {forkserver: {}}}`` or ``{spawn: {}}``.
 """
 
 from __future__ import annotations
 
-from dagster import ExecutorDefinition, Field, multi_or_in_process_executor
+from dagster import Executor, InitExecutorContext, executor, multi_or_in_process_executor
+from dagster._core.executor.multiprocess import MultiprocessExecutor
 
-STEP_PRELOAD = (
-    # The code location, and with it dagster, dagster-dbt, dagster-dlt, dlt and the sources.
-    "orchestration.definitions",
-    # What a load step runs: dlt's normalize and load steps, the Postgres destination, Arrow.
-    "dlt.normalize",
-    "dlt.load",
-    "dlt.destinations.impl.postgres.postgres",
-    "pyarrow.parquet",
+FORK = "fork"
+
+
+@executor(
+    name=multi_or_in_process_executor.name,
+    config_schema=multi_or_in_process_executor.config_schema,
+    requirements=multi_or_in_process_executor.get_requirements,
 )
-"""Modules the forkserver imports before it forks step processes. Python ignores one it cannot
-import, so ``tests/unit/test_executor.py`` checks that each one does."""
-
-DEFAULT_EXECUTION = {
-    "multiprocess": {"start_method": {"forkserver": {"preload_modules": list(STEP_PRELOAD)}}}
-}
-
-
-def default_executor() -> ExecutorDefinition:
-    """Dagster's ``multi_or_in_process_executor``, whose default is forkserver with
-    :data:`STEP_PRELOAD`; its run config is otherwise the same."""
-    return multi_or_in_process_executor.configured(
-        lambda config: config,
-        name="multi_or_in_process_executor",
-        config_schema=Field(
-            multi_or_in_process_executor.config_schema.as_field().config_type,
-            default_value=DEFAULT_EXECUTION,
-        ),
-    )
+def default_executor(context: InitExecutorContext) -> Executor:
+    """Dagster's ``multi_or_in_process_executor``, whose multiprocess mode forks its step
+    processes unless the run config names a start method."""
+    created = multi_or_in_process_executor.executor_creation_fn(context)
+    multiprocess = context.executor_config.get("multiprocess")
+    if isinstance(created, MultiprocessExecutor) and not multiprocess.get("start_method"):
+        # Dagster's config offers spawn and forkserver only; the executor takes any start
+        # method multiprocessing has.
+        created._start_method = FORK
+    return created

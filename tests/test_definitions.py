@@ -26,10 +26,9 @@ def asset_graph(defs):
 
 
 def test_definitions_load(defs):
-    from orchestration.executor import DEFAULT_EXECUTION
+    from orchestration.executor import default_executor
 
-    executor = defs.resolve_job_def("refresh_warehouse").executor_def
-    assert executor.config_schema.as_field().default_value == DEFAULT_EXECUTION
+    assert defs.resolve_job_def("refresh_warehouse").executor_def is default_executor
     assert defs.resolve_schedule_def("daily_refresh").cron_schedule == "0 6 * * *"
 
 

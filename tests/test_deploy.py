@@ -25,7 +25,6 @@ from typing import Any
 import psutil
 import pytest
 import requests
-import yaml
 from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
 from helpers import (
     TEST_API_TOKEN,
@@ -50,7 +49,6 @@ RUN_TIMEOUT_SECONDS = 300
 START_TIMEOUT_SECONDS = 300
 FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 SERVICES = ("code-server", "webserver", "daemon")
-MAKE_RUN_CONFIG = PROJECT_ROOT / "orchestration" / "run_config" / "make_run.yaml"
 
 LOCATION_QUERY = """
 {
@@ -253,12 +251,10 @@ def test_the_code_location_serves_every_asset_the_schedule_and_the_sensor(prod, 
 
 
 def test_refresh_warehouse_submitted_through_graphql_is_queued_launched_and_succeeds(prod):
-    # make run's run config: every step in the run's process. The default executor's process per
-    # step re-imports the code location (about 7 s each on two cores); the pool test runs it.
+    # As the UI launches it: the code location's default executor, a process forked from the run
+    # worker for each step (orchestration/executor.py).
     run_id = prod.client().submit_job_execution(
-        "refresh_warehouse",
-        repository_location_name=commands.LOCATION_NAME,
-        run_config=yaml.safe_load(MAKE_RUN_CONFIG.read_text()),
+        "refresh_warehouse", repository_location_name=commands.LOCATION_NAME
     )
 
     status = prod.wait_for_run(run_id)
@@ -279,6 +275,7 @@ def test_refresh_warehouse_submitted_through_graphql_is_queued_launched_and_succ
         event.value for event in lifecycle
     ]
     assert events.count(DagsterEventType.ASSET_MATERIALIZATION.value) > 20
+    assert events.count(DagsterEventType.STEP_WORKER_STARTING.value) == 8, "a process per step"
     assert query(prod.server, "select count(*) from marts.fct_orders")[0][0] > 0
 
 

@@ -1,13 +1,14 @@
-"""Runs from the UI, schedules and sensors fork their step processes from a server that has the
-heavy modules imported already; run config still chooses another executor."""
-
-import importlib
+"""Runs from the UI, schedules and sensors fork their step processes from the run's process,
+which has loaded the code location already; run config still chooses another executor."""
 
 import pytest
-from dagster import job, op
+from dagster import execute_job, job, op, reconstructable
+from dagster._core.executor.in_process import InProcessExecutor
+from dagster._core.executor.init import InitExecutorContext
 from dagster._core.system_config.objects import ResolvedRunConfig
+from dagster._core.test_utils import instance_for_test
 
-from orchestration.executor import STEP_PRELOAD, default_executor
+from orchestration.executor import FORK, default_executor
 
 
 @op
@@ -15,32 +16,42 @@ def nothing():
     pass
 
 
-@job(executor_def=default_executor())
+@job(executor_def=default_executor)
 def tiny():
     nothing()
 
 
-def execution(run_config):
-    return ResolvedRunConfig.build(tiny, run_config).execution.execution_engine_config
+def created(run_config):
+    config = ResolvedRunConfig.build(tiny, run_config).execution.execution_engine_config
+    with instance_for_test() as instance:
+        context = InitExecutorContext(
+            job=reconstructable(tiny),
+            executor_def=default_executor,
+            executor_config=config,
+            instance=instance,
+        )
+        return default_executor.executor_creation_fn(context)
 
 
-@pytest.mark.parametrize("module", STEP_PRELOAD)
-def test_every_preloaded_module_imports(module, dbt_manifest):
-    """Python's forkserver skips a module it cannot import without a word."""
-    importlib.import_module(module)
+def test_a_run_without_execution_config_forks_its_steps():
+    assert created({})._start_method == FORK
 
 
-def test_a_run_without_execution_config_forks_its_steps_from_a_preloaded_server():
-    start = execution({})["multiprocess"]["start_method"]
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_run_config_still_chooses_how_steps_start(start_method):
+    config = {"multiprocess": {"start_method": {start_method: {}}, "max_concurrent": 3}}
 
-    assert start == {"forkserver": {"preload_modules": list(STEP_PRELOAD)}}
+    executor = created({"execution": {"config": config}})
+
+    assert (executor._start_method, executor._max_concurrent) == (start_method, 3)
 
 
-@pytest.mark.parametrize(
-    "chosen",
-    [{"in_process": {}}, {"multiprocess": {"start_method": {"spawn": {}}}}],
-)
-def test_run_config_still_chooses_the_executor(chosen):
-    (kind,) = chosen
+def test_run_config_still_chooses_in_process():
+    assert isinstance(created({"execution": {"config": {"in_process": {}}}}), InProcessExecutor)
 
-    assert kind in execution({"execution": {"config": chosen}})
+
+def test_a_forked_step_runs():
+    with instance_for_test() as instance:
+        result = execute_job(reconstructable(tiny), instance=instance)
+
+    assert result.success
