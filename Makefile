@@ -23,6 +23,9 @@ export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env 2>/dev/null)
 
 # Use uv from PATH; without one, install it into .tools/ with pip (no root, no network beyond PyPI).
+# `make install` compiles the installed packages to bytecode once per lock (.venv/.bytecode): where
+# Python may not write .pyc files (PYTHONDONTWRITEBYTECODE, read-only installs), every process
+# would otherwise compile dagster, dbt and dlt from source each time it starts (seconds each).
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 
 DAYS ?= 1
@@ -55,6 +58,8 @@ help: ## List the targets
 
 install: | $(UV) ## Install the locked dependencies into .venv
 	@$(UV) sync --locked --quiet
+	@[ $(VENV)/.bytecode -nt uv.lock ] || \
+		{ $(UV) sync --locked --quiet --compile-bytecode && touch $(VENV)/.bytecode; }
 
 run: install db-up demo-init demo-api-up ## Run the whole pipeline end to end: load, transform, test (VERBOSE=1: every log line)
 	@$(BIN)/python -m orchestration.instance
