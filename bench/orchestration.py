@@ -14,11 +14,13 @@ an earlier ``make run``): so every run is the same full initial load and full bu
   other in one process, then its reconciliation, as ``make load``), then ``dbt build`` in
   ``dbt_project/``.
 - ``dagster``: what ``make run`` does, through the CLI: ``dg launch --job refresh_warehouse -m
-  orchestration.definitions -c orchestration/run_config/make_run.yaml``, whose in-process
-  executor runs every step in the CLI's process, one after the other.
-- ``dagster-ui``: the same without make run's executor, so with the code location's default,
-  as runs launched from the UI, a schedule or a sensor use it (``orchestration/executor.py``):
-  a process per step, two at a time on two cores, forked from the run's own process.
+  orchestration.definitions -c orchestration/run_config/make_run.yaml``, with the code
+  location's default executor (``orchestration/executor.py``): a process per step, two at a
+  time on two cores, forked from the run's own process.
+- ``dagster-ui``: the same with no run config, as runs launched from the UI, a schedule or a
+  sensor start (every log event at DEBUG level on the console too).
+- ``dagster-in-process``: every step in the CLI's process, one after the other (``make run``'s
+  executor before).
 - ``dagster-forkserver``: ``multiprocess`` with ``forkserver``: step processes forked from a
   server that imports the code location once per run (the default before).
 - ``dagster-spawn``: Dagster's own default, ``multiprocess`` with ``spawn``: every step process
@@ -60,6 +62,7 @@ from warehouse.settings import TRANSFORMER, libpq_env
 EXECUTION_VARIANTS = {
     "dagster": None,
     "dagster-ui": "",
+    "dagster-in-process": "execution:\n  config:\n    in_process: {}\n",
     "dagster-forkserver": (
         "execution:\n  config:\n    multiprocess:\n      start_method:\n        forkserver:\n"
         "          preload_modules: [orchestration.definitions]\n"
@@ -68,8 +71,8 @@ EXECUTION_VARIANTS = {
         "execution:\n  config:\n    multiprocess:\n      start_method:\n        spawn: {}\n"
     ),
 }
-"""The executor of each Dagster route in place of make_run.yaml's (None: make run's own; empty:
-none, so the code location's default)."""
+"""The run config of each Dagster route: None for make_run.yaml as it is, empty for none at all
+(as the UI launches), else make_run.yaml with this executor."""
 ROUTES = ("direct", *EXECUTION_VARIANTS)
 GOALS = {"dagster": 1.15, "dagster-ui": 1.3}
 """Each Dagster route's full refresh may take at most this many times the direct route's."""
@@ -190,14 +193,13 @@ def dagster(env: dict[str, str], scratch: Path, route: str) -> Run:
         str(BIN / "dg"),
         *("launch", "--job", "refresh_warehouse", "-m", "orchestration.definitions"),
     ]
-    config = MAKE_RUN_CONFIG
-    if EXECUTION_VARIANTS[route] is not None:
-        # make_run.yaml's loggers with another executor (two executors would not merge).
-        make_run = MAKE_RUN_CONFIG.read_text()
-        loggers = make_run[make_run.index("loggers:") : make_run.index("execution:")]
+    variant = EXECUTION_VARIANTS[route]
+    if variant is None:
+        command += ["-c", str(MAKE_RUN_CONFIG)]
+    elif variant:
         config = scratch / "run_config.yaml"
-        config.write_text(loggers + EXECUTION_VARIANTS[route])
-    command += ["-c", str(config)]
+        config.write_text(MAKE_RUN_CONFIG.read_text() + variant)
+        command += ["-c", str(config)]
     launched = time.time()
     seconds = timed(command, env, PROJECT_ROOT, scratch / "logs" / "dagster")
     return dagster_run(route, seconds, Path(env["DAGSTER_HOME"]), launched)
@@ -302,7 +304,7 @@ def main() -> None:
     )
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--scale", choices=list(SCALES), default="default")
-    parser.add_argument("--routes", default="direct,dagster", help=f"of {', '.join(ROUTES)}")
+    parser.add_argument("--routes", default="direct,dagster,dagster-ui", help=f"of {', '.join(ROUTES)}")
     parser.add_argument("--repeat", type=int, default=2, help="runs of each route; best counts")
     parser.add_argument("--loads", type=int, default=3, help="definitions loads to time")
     args = parser.parse_args()
