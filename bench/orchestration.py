@@ -304,7 +304,9 @@ def main() -> None:
     )
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--scale", choices=list(SCALES), default="default")
-    parser.add_argument("--routes", default="direct,dagster,dagster-ui", help=f"of {', '.join(ROUTES)}")
+    parser.add_argument(
+        "--routes", default="direct,dagster,dagster-ui", help=f"of {', '.join(ROUTES)}"
+    )
     parser.add_argument("--repeat", type=int, default=2, help="runs of each route; best counts")
     parser.add_argument("--loads", type=int, default=3, help="definitions loads to time")
     args = parser.parse_args()
