@@ -8,7 +8,7 @@ from dagster._core.executor.init import InitExecutorContext
 from dagster._core.system_config.objects import ResolvedRunConfig
 from dagster._core.test_utils import instance_for_test
 
-from orchestration.executor import FORK, default_executor
+from orchestration.executor import FORK, default_executor, default_start_method
 
 
 @op
@@ -55,3 +55,8 @@ def test_a_forked_step_runs():
         result = execute_job(reconstructable(tiny), instance=instance)
 
     assert result.success
+
+
+def test_steps_fork_on_linux_and_use_a_forkserver_elsewhere():
+    assert default_start_method("linux") == FORK
+    assert default_start_method("darwin") == "forkserver"
