@@ -13,6 +13,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +192,31 @@ def query(
             return cursor.fetchall() if cursor.description else []
     finally:
         conn.close()
+
+
+@contextmanager
+def duplicated_first_order(target: ThrowawayServer | WarehouseSettings) -> Iterator[None]:
+    """raw_shop.orders holds its first order twice for the block's length, as a source loaded
+    by a tool that does not keep keys unique would: the loader's unique constraint is dropped
+    for that time and put back (with the twin deleted) afterwards."""
+    query(target, "alter table raw_shop.orders drop constraint orders_order_id_key")
+    query(
+        target,
+        "insert into raw_shop.orders select * from raw_shop.orders"
+        " where order_id = (select min(order_id) from raw_shop.orders)",
+    )
+    try:
+        yield
+    finally:
+        query(
+            target,
+            "delete from raw_shop.orders as o using raw_shop.orders as twin"
+            " where o.order_id = twin.order_id and o.ctid > twin.ctid",
+        )
+        query(
+            target,
+            "alter table raw_shop.orders add constraint orders_order_id_key unique (order_id)",
+        )
 
 
 def shop_query(server: ThrowawayServer, sql: str, params: tuple = ()) -> list[tuple]:

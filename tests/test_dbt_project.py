@@ -17,6 +17,7 @@ import pytest
 from helpers import (
     TEST_API_TOKEN,
     ctes,
+    duplicated_first_order,
     free_port,
     imported_models,
     is_float_money_column,
@@ -197,19 +198,8 @@ def test_a_full_refresh_gives_the_same_rows_as_the_incremental_builds(shop, dbt_
 def test_a_duplicate_order_id_fails_the_build_and_keeps_the_good_mart(shop, dbt_env):
     server = shop["server"]
     mart_before = query(server, "select count(*), sum(order_total) from marts.fct_orders")[0]
-    query(
-        server,
-        "insert into raw_shop.orders select * from raw_shop.orders"
-        " where order_id = (select min(order_id) from raw_shop.orders)",
-    )
-    try:
+    with duplicated_first_order(server):
         build = dbt(dbt_env, "build")
-    finally:
-        query(
-            server,
-            "delete from raw_shop.orders as o using raw_shop.orders as twin"
-            " where o.order_id = twin.order_id and o.ctid > twin.ctid",
-        )
 
     # The source's own key test fails first, and nothing downstream of raw_shop.orders runs.
     assert build.returncode == 1

@@ -2,7 +2,7 @@
 
 import pytest
 from dagster import AssetKey, DagsterInstance
-from helpers import query, run_dbt, shop_query, simulator
+from helpers import duplicated_first_order, query, run_dbt, shop_query, simulator
 
 SOURCE_CUSTOMER_VALUES = """
 select
@@ -111,20 +111,9 @@ def test_a_failing_dbt_test_blocks_its_downstream_and_fails_the_run(loaded):
     from orchestration.definitions import defs
 
     dbt_keys = sorted(defs.resolve_assets_def(AssetKey(["marts", "fct_orders"])).keys)
-    query(
-        loaded,
-        "insert into raw_shop.orders select * from raw_shop.orders"
-        " where order_id = (select min(order_id) from raw_shop.orders)",
-    )
-    try:
+    with duplicated_first_order(loaded):
         result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
             instance=DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=dbt_keys
-        )
-    finally:
-        query(
-            loaded,
-            "delete from raw_shop.orders as o using raw_shop.orders as twin"
-            " where o.order_id = twin.order_id and o.ctid > twin.ctid",
         )
     materialized = {event.asset_key for event in result.get_asset_materialization_events()}
 
