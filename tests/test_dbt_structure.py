@@ -727,27 +727,17 @@ def test_source_freshness_is_set_once_in_dbt_project_yml() -> None:
     check(freshness_set_outside_the_project_file, PROJECT_ROOT / "dbt_project")
 
 
-DEV_ONLY_FILTER = re.compile(r"\{\{\s*limit_rows_in_dev\(\s*'\w+'\s*,\s*'(\w+)'")
-
-
-def test_the_linter_renders_the_dev_only_filters() -> None:
-    """sqlfluff lints the SQL it renders: a filter only the dev target adds must render for the
-    linter too, or a mistake in it is only found by someone building with dev_days."""
-    project = PROJECT_ROOT / "dbt_project"
+def test_the_linter_renders_the_incremental_branches() -> None:
+    """sqlfluff lints the SQL it renders: the branch an incremental build takes must render for
+    the linter too, or a mistake in it is only found by the second build."""
     config = FluffConfig.from_path(str(PROJECT_ROOT))
-    filtered = {
-        path: match[1]
-        for path in sorted((project / "models").rglob("*.sql"))
-        if (match := DEV_ONLY_FILTER.search(path.read_text()))
-    }
-    assert filtered, "no model calls limit_rows_in_dev any more: update this test"
+    model = PROJECT_ROOT / "dbt_project/models/intermediate/web/int_events_sessionised.sql"
+    variants = Linter(config=config).render_file(str(model), config).templated_variants
 
-    for path, relation in filtered.items():
-        variants = Linter(config=config).render_file(str(path), config).templated_variants
-        assert any(re.search(rf"from {relation}\s+where\b", str(v)) for v in variants), (
-            f"{path.relative_to(PROJECT_ROOT)}: the linter renders no dev_days filter after "
-            f"`from {relation}`; sqlfluff_libs must render the dev target's branch."
-        )
+    assert any("visitors_resumed as (" in str(variant) for variant in variants), (
+        "the linter does not render int_events_sessionised's incremental branch:"
+        " sqlfluff_libs must answer is_incremental_with()"
+    )
 
 
 def test_the_project_requires_the_dbt_version_pyproject_pins() -> None:

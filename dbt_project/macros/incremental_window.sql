@@ -27,3 +27,23 @@
         across a daylight-saving change). -#}
     (select {{ dbt.dateadd('hour', -24 * var('lookback_days', 3), 'max(' ~ column_name ~ ')') }} from {{ this }})
 {%- endmacro %}
+
+{#-
+    incremental_window for a timestamptz column, as a range on the column itself (so an index on
+    it answers): the same UTC days incremental_window selects.
+-#}
+{% macro incremental_window_on_timestamps(timestamp_column, this_date_column='activity_date') %}
+    {%- if not is_incremental() -%}
+        true
+    {%- elif var('start_date', none) is not none -%}
+        {{ timestamp_column }} >= {{ utc_day_start("cast('" ~ var('start_date') ~ "' as date)") }}
+        and {{ timestamp_column }} < {{ utc_day_start("cast('" ~ var('end_date') ~ "' as date)") }}
+    {%- else -%}
+        {{ timestamp_column }} >= {{ utc_day_start(lookback_start(this_date_column)) }}
+    {%- endif -%}
+{% endmacro %}
+
+{#- The instant a UTC day (a date, or a timestamp without time zone read as UTC) starts. -#}
+{% macro utc_day_start(date_expression) -%}
+    timezone('UTC', cast({{ date_expression }} as timestamp))
+{%- endmacro %}

@@ -3,29 +3,135 @@
 -- A session is named after its visitor and first event time (as UTC text), so the same event
 -- gets the same session id however much history a build reads and whatever the session's time
 -- zone.
+--
+-- Incremental: a build sessionises the events staged since its last build and, for each
+-- visitor among them, the events already here from the start of the session their earliest
+-- new event may join (the session of the visitor's last event before it). An event arriving
+-- days late may merge or split that visitor's later sessions; those rows are rewritten here
+-- (delete+insert on event_id) and the events before that session keep theirs, which no
+-- arrival can change. So any lateness gives the rows a full rebuild gives, with no window to
+-- tune.
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['event_id'], 'unique': true},
+            {'columns': ['visitor_id', 'occurred_at']},
+            {'columns': ['occurred_at']},
+            {'columns': ['_dlt_load_id']},
+        ],
+    )
+}}
 
 with
 
-events as (
-
-    select * from {{ ref('stg_landing__events') }}
-
-),
-
-visitor_events as (
+staged_events as (
 
     select
-        *,
+        event_id,
         coalesce(
             'customer-' || customer_id::text, 'anonymous-' || session_id
-        ) as visitor_id
+        ) as visitor_id,
+        customer_id,
+        session_id as tracker_session_id,
+        product_id,
+        order_id,
+        event_type,
+        quantity,
+        cart_value,
+        is_known_event_type,
+        occurred_at,
+        _dlt_load_id
 
-    from events
+    from {{ ref('stg_landing__events') }}
 
-    -- Events without a usable timestamp cannot be placed in a session: int_events_rejected.
-    where occurred_at is not null
+    where
+        -- Events without a usable timestamp cannot be placed in a session: int_events_rejected.
+        occurred_at is not null
+        and {{ loaded_since_last_build() }}
 
 ),
+
+{%- if is_incremental_with('_dlt_load_id') %}
+
+    visitors_resumed as (
+
+        select
+            new_events.visitor_id,
+            (
+                select built.session_started_at
+                from {{ this }} as built
+                where
+                    built.visitor_id = new_events.visitor_id
+                    and built.occurred_at < new_events.first_new_occurred_at
+                order by built.occurred_at desc
+                limit 1
+            ) as resumed_session_started_at
+
+        from (
+            select
+                staged_events.visitor_id,
+                min(staged_events.occurred_at) as first_new_occurred_at
+            from staged_events
+            group by staged_events.visitor_id
+        ) as new_events
+
+    ),
+
+    events_resumed as (
+
+        select
+            built.event_id,
+            built.visitor_id,
+            built.customer_id,
+            built.tracker_session_id,
+            built.product_id,
+            built.order_id,
+            built.event_type,
+            built.quantity,
+            built.cart_value,
+            built.is_known_event_type,
+            built.occurred_at,
+            built._dlt_load_id
+
+        from {{ this }} as built
+
+        inner join visitors_resumed
+            on built.visitor_id = visitors_resumed.visitor_id
+
+        where
+            (
+                visitors_resumed.resumed_session_started_at is null
+                or built.occurred_at >= visitors_resumed.resumed_session_started_at
+            )
+            and not exists (
+                select staged_events.event_id
+                from staged_events
+                where staged_events.event_id = built.event_id
+            )
+
+    ),
+
+    events as (
+
+        select * from staged_events
+        union all
+        select * from events_resumed
+
+    ),
+
+{%- else %}
+
+    events as (
+
+        select * from staged_events
+
+    ),
+
+{%- endif %}
 
 with_previous_event as (
 
@@ -35,7 +141,7 @@ with_previous_event as (
             partition by visitor_id order by occurred_at, event_id
         ) as previous_occurred_at
 
-    from visitor_events
+    from events
 
 ),
 
@@ -77,7 +183,7 @@ final as (
         md5(visitor_id || '|' || {{ to_utc_text('session_started_at') }}) as session_id,
         visitor_id,
         customer_id,
-        session_id as tracker_session_id,
+        tracker_session_id,
         product_id,
         order_id,
 
@@ -94,7 +200,10 @@ final as (
 
         ---------- timestamps
         occurred_at,
-        session_started_at
+        session_started_at,
+
+        ---------- loader
+        _dlt_load_id
 
     from sessions_assigned
 

@@ -3,13 +3,11 @@
 --
 -- Incremental by whole days (delete+insert on activity_date): a build replaces the days in
 -- incremental_window (the last `lookback_days`, or exactly `start_date`..`end_date` when Dagster
--- backfills a partition), plus, outside an explicit window, the days of orders that changed
--- since the last build (an order returned weeks later changes its day's revenue) and the days
--- with activity but no row here yet (those a build with `dev_days` left out).
---
--- With `dev_days`, events are cut to the last days: such a build writes only the days whose
--- events it read whole, and of those only the last `lookback_days` + 1, which the next build
--- without `dev_days` rebuilds anyway. No day is ever left wrong for a --full-refresh to mend.
+-- backfills a partition), plus, outside an explicit window, the days of events loaded since the
+-- newest load already counted here (events_load_id: an event delivered a week late changes its
+-- day), the days of orders that changed since the last build (an order returned weeks later
+-- changes its day's revenue) and the days with orders but no row here yet. Events are read by
+-- time range on int_events_sessionised's index, never all of them.
 {{
     config(
         materialized='incremental',
@@ -22,7 +20,9 @@
 
 with
 
-events as (
+-- Not materialised: read twice below, Postgres would otherwise copy every event once before
+-- either read could use the index on occurred_at.
+events as not materialized (
 
     select * from {{ ref('int_events_sessionised') }}
 
@@ -34,54 +34,37 @@ orders as (
 
 ),
 
-active_days as (
+rebuilt_days as (
 
-    select {{ to_utc_date('occurred_at') }} as activity_date
+    select {{ to_utc_date('events.occurred_at') }} as activity_date
 
     from events
 
-    where customer_id is not null
+    where
+        events.customer_id is not null
+        and (
+            {{ incremental_window_on_timestamps('events.occurred_at') }}
+            {%- if var('start_date', none) is none %}
+                or {{ loaded_since_last_build('events._dlt_load_id', 'events_load_id') }}
+            {%- endif %}
+        )
 
     union
 
-    select ordered_date as activity_date
+    select orders.ordered_date as activity_date
 
     from orders
 
-),
-
-rebuilt_days as (
-
-    select active_days.activity_date
-
-    from active_days
-
     where
         (
-            {{ incremental_window('active_days.activity_date') }}
+            {{ incremental_window('orders.ordered_date') }}
             {%- if is_incremental() and var('start_date', none) is none %}
-                or active_days.activity_date not in (
+                or orders.ordered_date not in (
                     select built.activity_date from {{ this }} as built
                 )
-                or active_days.activity_date in (
-                    select changed_orders.ordered_date
-                    from orders as changed_orders
-                    where
-                        changed_orders.last_changed_at
-                        >= {{ lookback_start('orders_changed_at') }}
-                )
+                or orders.last_changed_at >= {{ lookback_start('orders_changed_at') }}
             {%- endif %}
         )
-        {%- if target.name == 'dev' and var('dev_days', none) is not none %}
-            and active_days.activity_date >= (
-                select min({{ to_utc_date('occurred_at') }}) as first_read_day from events
-            )
-            and {{ dbt.dateadd(
-                'day', var('lookback_days', 3), 'active_days.activity_date'
-            ) }} >= (
-                select max(newest.activity_date) as newest_day from active_days as newest
-            )
-        {%- endif %}
 
 ),
 
@@ -93,12 +76,16 @@ events_daily as (
         count(*) as event_count,
         sum(case when events.is_session_start then 1 else 0 end) as session_count,
         sum(case when events.event_type = 'product_view' then 1 else 0 end) as product_view_count,
-        sum(case when events.event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart_count
+        sum(case when events.event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart_count,
+        max(events._dlt_load_id) as events_load_id
 
     from events
 
+    -- A range per day, not a cast of every event to its day: the index on occurred_at answers it.
     inner join rebuilt_days
-        on {{ to_utc_date('events.occurred_at') }} = rebuilt_days.activity_date
+        on
+            events.occurred_at >= {{ utc_day_start('rebuilt_days.activity_date') }}
+            and events.occurred_at < {{ utc_day_start('rebuilt_days.activity_date + 1') }}
 
     where events.customer_id is not null
 
@@ -135,7 +122,8 @@ final as (
         cast(coalesce(events_daily.add_to_cart_count, 0) as bigint) as add_to_cart_count,
         cast(coalesce(orders_daily.order_count, 0) as bigint) as order_count,
         cast(coalesce(orders_daily.revenue, 0) as numeric(14, 2)) as revenue,
-        orders_daily.orders_changed_at
+        orders_daily.orders_changed_at,
+        cast(events_daily.events_load_id as text) as events_load_id
 
     from events_daily
 

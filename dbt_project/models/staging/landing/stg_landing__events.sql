@@ -1,16 +1,35 @@
 -- Events as delivered, minus the copies: a file can deliver an event twice, and the first
--- delivery (earliest file, then line) is the one kept.
+-- delivery (earliest load, then file, then line) is the one kept.
 --
 -- A timestamp in neither known format, or naming a moment that does not exist (30 February),
 -- is never cast (Postgres would raise and stop the build): the event keeps a null occurred_at
 -- and says why in occurred_at_problem. It is set aside in int_events_rejected, a warning counts
 -- it, and everything downstream builds without it.
+--
+-- Incremental, unlike the other staging models: events are the one source that grows by
+-- millions a day and is only ever appended to. A build reads the loads since the newest one
+-- already here, and that newest one again (a build that ran while it was still committing its
+-- files saw part of it); an event already here is never added twice (a unique index says so
+-- too). `dbt build --full-refresh` reads everything again and gives the same rows.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['event_id'], 'unique': true},
+            {'columns': ['_dlt_load_id']},
+        ],
+    )
+}}
 
 with
 
 source as (
 
     select * from {{ source('landing', 'events') }}
+
+    where {{ loaded_since_last_build() }}
 
 ),
 
@@ -19,9 +38,17 @@ deduplicated as (
     select
         *,
         row_number() over (
-            partition by event_id order by _file_name, _line_number
+            partition by event_id order by _dlt_load_id, _file_name, _line_number
         ) as delivery_number
     from source
+
+    {%- if is_incremental() %}
+
+        where not exists (
+            select kept.event_id from {{ this }} as kept
+            where kept.event_id = source.event_id
+        )
+    {%- endif %}
 
 ),
 
@@ -71,10 +98,14 @@ renamed as (
             when {{ is_real_utc_timestamp('occurred_at_iso') }}
                 then cast(occurred_at_iso as timestamptz)
         end as occurred_at,
-        occurred_at as occurred_at_as_delivered
+        occurred_at as occurred_at_as_delivered,
+
+        ---------- loader
+        -- dlt's load id (a Unix time as text, ordered as text): what was read when.
+        _dlt_load_id
 
     from timestamps_read
 
 )
 
-select * from renamed {{ limit_rows_in_dev('occurred_at', 'renamed') }}
+select * from renamed
