@@ -32,7 +32,7 @@ from warehouse.paths import PROJECT_ROOT
 _spec = importlib.util.spec_from_file_location(
     "bench_orchestration", Path(__file__).with_name("orchestration.py")
 )
-_bench = importlib.util.module_from_spec(_spec)
+_bench = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_bench)
 BIN, DBT_PROJECT_DIR = _bench.BIN, _bench.DBT_PROJECT_DIR
 fresh_shop, load_average, timed = _bench.fresh_shop, _bench.load_average, _bench.timed
