@@ -10,7 +10,9 @@ data, side by side: the daily refresh (``dbt build``, incremental) and a full re
 --full-refresh``), alternating, ``--repeat`` times each; between two refreshes the incremental
 models are put back as the first build left them (a copy taken before), so every refresh does the
 same work. Prints each build's time, the models that took longest in each, and the ratio refresh
-/ full rebuild against the goal (issue 16: at most 0.05 at the large scale).
+/ full rebuild against the goal (issue 16: at most 0.05 at the large scale); and, as the
+end-to-end figures at that scale, the initial load's rate, the database's size and the largest
+memory any load or dbt command used.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import sys
 from pathlib import Path
 
@@ -48,7 +51,7 @@ INCREMENTAL = (
 )
 
 
-def psql(env: dict[str, str], sql: str) -> None:
+def psql(env: dict[str, str], sql: str) -> list[tuple] | None:
     """Run ``sql`` on the warehouse as ``env``'s role (the transformer, who owns the models)."""
     conn = psycopg2.connect(
         host=env.get("PGHOST", "127.0.0.1"),
@@ -60,6 +63,7 @@ def psql(env: dict[str, str], sql: str) -> None:
     try:
         with conn, conn.cursor() as cursor:
             cursor.execute(sql)
+            return cursor.fetchall() if cursor.description else None
     finally:
         conn.close()
 
@@ -81,6 +85,14 @@ def restore_copies(env: dict[str, str]) -> None:
         copy = relation.replace(".", "__")
         statements.append(f"truncate {relation}; insert into {relation} table bench_copy.{copy}")
     psql(env, ";".join(statements))
+
+
+def footprint(env: dict[str, str]) -> str:
+    """The warehouse database's size, and the largest resident memory of any command so far
+    (loads and dbt; the Postgres server's own is not counted)."""
+    ((size,),) = psql(env, "select pg_size_pretty(pg_database_size(current_database()))")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return f"database {size}, peak memory of a load or dbt command {peak:,.0f} MiB"
 
 
 def slowest(target: Path, count: int = 4) -> str:
@@ -113,7 +125,12 @@ def main() -> None:
         )
         load = timed([sys.executable, "-m", "ingestion"], env, PROJECT_ROOT, logs / "load")
         first = timed([str(BIN / "dbt"), "build"], env, DBT_PROJECT_DIR, logs / "first-build")
-        print(f"initial load {load:.1f} s, first build {first:.1f} s ({slowest(target)})")
+        rows = shop["orders"] + shop["events"]
+        print(
+            f"initial load {load:.1f} s ({rows / load:,.0f} orders and events/s), first build"
+            f" {first:.1f} s ({slowest(target)})"
+        )
+        print(f"  {footprint(env)}")
         keep_copies(env)
 
         simulator = ShopSimulator(
@@ -125,6 +142,8 @@ def main() -> None:
             f"one more day: {day.new_orders:,} orders, "
             f"{day.events_delivered:,} events, loaded in {load:.1f} s"
         )
+
+        print(f"  {footprint(env)}")
 
         builds: dict[str, list[float]] = {"refresh": [], "full rebuild": []}
         for round_number in range(1, args.repeat + 1):
