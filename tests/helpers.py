@@ -49,7 +49,7 @@ def is_float_money_column(column: str, data_type: str | None) -> bool:
     )
 
 
-CTE_START = re.compile(r"^(\w+)\s+as\s+\(", re.MULTILINE)
+CTE_START = re.compile(r"^(\w+)\s+as\s+(?:not\s+)?(?:materialized\s+)?\(", re.MULTILINE)
 IMPORT_CTE = re.compile(r"^\s*select\s+\*\s+from\s+\{\{\s*ref\(\s*['\"](\w+)['\"]\s*\)\s*\}\}")
 
 

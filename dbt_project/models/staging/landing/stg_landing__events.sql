@@ -52,7 +52,9 @@ deduplicated as (
 
 ),
 
-timestamps_read as (
+-- Materialised: the ISO text is read in a dozen places below, and Postgres would otherwise
+-- repeat the regular expressions behind it at each (5 times slower on 300,000 events).
+timestamps_read as materialized (
 
     select
         *,
