@@ -57,7 +57,8 @@ staged_events as (
 
 {%- if is_incremental_with('_dlt_load_id') %}
 
-    visitors_resumed as (
+    -- Materialised: the lookup runs once per visitor, not once per event of theirs read below.
+    visitors_resumed as materialized (
 
         select
             new_events.visitor_id,
@@ -103,9 +104,8 @@ staged_events as (
             on built.visitor_id = visitors_resumed.visitor_id
 
         where
-            (
-                visitors_resumed.resumed_session_started_at is null
-                or built.occurred_at >= visitors_resumed.resumed_session_started_at
+            built.occurred_at >= coalesce(
+                visitors_resumed.resumed_session_started_at, '-infinity'
             )
             and not exists (
                 select staged_events.event_id
