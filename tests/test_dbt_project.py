@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -432,4 +433,48 @@ def test_events_delivered_days_late_give_the_rows_a_full_rebuild_gives(shop, dbt
         " from staging.stg_landing__events where event_id = %s",
         params=(repeated_id,),
     ) == [(True,)], "the late copy of an event replaced its first delivery"
+    assert rows_a_full_refresh_changes(server, dbt_env) == dict.fromkeys(INCREMENTAL_MODELS, 0)
+
+
+def test_a_load_dlt_has_not_completed_waits_for_the_next_build_and_is_read_whole(shop, dbt_env):
+    """A build while the landing load still commits its files (rows in raw, the load not yet in
+    dlt's ``_dlt_loads``) reads none of it; the build after dlt records the load reads all of
+    it, though newer than everything built, as a full rebuild does."""
+    server = shop["server"]
+    load_id = f"{time.time():.6f}"
+    query(
+        server,
+        """
+        create temporary table in_flight as
+            select * from raw_landing.events order by _dlt_load_id desc, event_id limit 3;
+        update in_flight set
+            event_id = 'in-flight-' || event_id,
+            _file_name = 'in-flight.jsonl',
+            _dlt_load_id = %s;
+        insert into raw_landing.events select * from in_flight;
+        """,
+        params=(load_id,),
+    )
+    in_flight = "select count(*) from {} where event_id like 'in-flight-%%'"
+    in_staging = in_flight.format("staging.stg_landing__events")
+
+    build = dbt(dbt_env, "build", "-s", "stg_landing__events+")
+    assert build.returncode == 0, build.stdout[-5000:]
+    assert query(server, in_staging) == [(0,)], "a build read a load dlt had not completed"
+
+    query(
+        server,
+        """
+        insert into raw_landing._dlt_loads (load_id, schema_name, status, inserted_at,
+            schema_version_hash)
+        select %s, schema_name, 0, now(), schema_version_hash
+        from raw_landing._dlt_loads order by load_id desc limit 1
+        """,
+        params=(load_id,),
+    )
+    build = dbt(dbt_env, "build", "-s", "stg_landing__events+")
+
+    assert build.returncode == 0, build.stdout[-5000:]
+    assert query(server, in_staging) == [(3,)]
+    assert query(server, in_flight.format("intermediate.int_events_sessionised")) == [(3,)]
     assert rows_a_full_refresh_changes(server, dbt_env) == dict.fromkeys(INCREMENTAL_MODELS, 0)

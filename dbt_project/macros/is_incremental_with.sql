@@ -13,14 +13,14 @@
 
 {#-
     A condition on `load_id_column` (dlt's load id: a Unix time as text, which orders as text):
-    the rows of the loads since the newest one this incremental model holds in
-    `this_load_id_column`, and of that newest one again (a build that ran while it was still
-    committing its files saw part of it). True on a first build, a full refresh, or a table
-    built before `this_load_id_column` existed.
+    the rows of the loads newer than the newest one this incremental model holds in
+    `this_load_id_column`. Read from a model that holds whole loads only (staging reads
+    `from_completed_dlt_loads`), so a load is read once, whole. True on a first build, a full
+    refresh, or a table built before `this_load_id_column` existed.
 -#}
 {% macro loaded_since_last_build(load_id_column='_dlt_load_id', this_load_id_column='_dlt_load_id') %}
     {%- if is_incremental_with(this_load_id_column) -%}
-        {{ load_id_column }} >= (select coalesce(max({{ this_load_id_column }}), '') from {{ this }})
+        {{ load_id_column }} > (select coalesce(max({{ this_load_id_column }}), '') from {{ this }})
     {%- else -%}
         true
     {%- endif -%}

@@ -24,6 +24,20 @@ class _Adapter:
 adapter = _Adapter()
 
 
+class _Relation:
+    @staticmethod
+    def create(database=None, schema=None, identifier=None, **kwargs) -> str:
+        """``api.Relation.create(...)``: a relation's name, as sqlfluff's ``source()`` gives."""
+        return f"{schema}_{identifier}".replace(".", "_")
+
+
+class _Api:
+    Relation = _Relation
+
+
+api = _Api()
+
+
 class _DbtCrossDatabaseMacros:
     """``dbt.dateadd(...)``, ``dbt.current_timestamp()``: an expression-shaped placeholder."""
 

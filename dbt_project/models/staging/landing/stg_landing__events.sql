@@ -7,10 +7,10 @@
 -- it, and everything downstream builds without it.
 --
 -- Incremental, unlike the other staging models: events are the one source that grows by
--- millions a day and is only ever appended to. A build reads the loads since the newest one
--- already here, and that newest one again (a build that ran while it was still committing its
--- files saw part of it); an event already here is never added twice (a unique index says so
--- too). `dbt build --full-refresh` reads everything again and gives the same rows.
+-- millions a day and is only ever appended to. A build reads the loads dlt completed since the
+-- newest one already here, each whole (a load still committing its files waits for the next
+-- build); an event already here is never added twice (a unique index says so too). `dbt build
+-- --full-refresh` reads everything again and gives the same rows.
 {{
     config(
         materialized='incremental',
@@ -29,7 +29,9 @@ source as (
 
     select * from {{ source('landing', 'events') }}
 
-    where {{ loaded_since_last_build() }}
+    where
+        {{ from_completed_dlt_loads(source('landing', 'events')) }}
+        and {{ loaded_since_last_build() }}
 
 ),
 
