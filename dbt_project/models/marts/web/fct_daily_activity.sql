@@ -59,12 +59,26 @@ rebuilt_days as (
         (
             {{ incremental_window('orders.ordered_date') }}
             {%- if is_incremental() and var('start_date', none) is none %}
-                or orders.ordered_date not in (
-                    select built.activity_date from {{ this }} as built
-                )
                 or orders.last_changed_at >= {{ lookback_start('orders_changed_at') }}
             {%- endif %}
         )
+
+    {%- if is_incremental() and var('start_date', none) is none %}
+
+        union
+
+        -- The days with orders but no row here yet, as an anti-join of its own: a `not in` or
+        -- `not exists` beside the `or` above searched this table once per order (7 minutes at
+        -- 1M orders).
+        select orders.ordered_date as activity_date
+
+        from orders
+
+        where not exists (
+            select built.activity_date from {{ this }} as built
+            where built.activity_date = orders.ordered_date
+        )
+    {%- endif %}
 
 ),
 
