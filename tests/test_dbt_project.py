@@ -446,7 +446,9 @@ def test_a_load_dlt_has_not_completed_waits_for_the_next_build_and_is_read_whole
         server,
         """
         create temporary table in_flight as
-            select * from raw_landing.events order by _dlt_load_id desc, event_id limit 3;
+            select * from raw_landing.events
+            where event_id in (select event_id from intermediate.int_events_sessionised)
+            order by _dlt_load_id desc, event_id limit 3;
         update in_flight set
             event_id = 'in-flight-' || event_id,
             _file_name = 'in-flight.jsonl',
