@@ -61,6 +61,28 @@ def test_start_after_stop_keeps_the_data(server):
     conn.close()
 
 
+def test_the_server_gets_memory_for_a_warehouse_not_postgres_small_defaults(server):
+    """A quarter of the machine's memory for buffers (128 MB to 2 GB), checkpoints every 4 GB of
+    WAL; options a caller passes still apply on top."""
+    from warehouse.connection import connect
+
+    server.start()
+    conn = connect(server.settings, "postgres")
+    with conn, conn.cursor() as cursor:
+        cursor.execute(
+            "select name, pg_size_bytes(current_setting(name)) / 2^20 from pg_settings"
+            " where name in ('shared_buffers', 'max_wal_size')"
+        )
+        megabytes = dict(cursor.fetchall())
+        cursor.execute("show fsync")
+        (fsync,) = cursor.fetchone()
+    conn.close()
+
+    quarter = psutil.virtual_memory().total // 4 // 2**20
+    assert megabytes == {"shared_buffers": max(128, min(quarter, 2048)), "max_wal_size": 4096}
+    assert fsync == "off"
+
+
 def test_stale_pid_file_whose_pid_now_belongs_to_another_process(server):
     server.start()
     server.stop()
