@@ -61,6 +61,7 @@ def load_one(load: Load, settings: WarehouseSettings, args: argparse.Namespace) 
     started = time.monotonic()
     with exclusive_load(load, settings, wait=not args.no_wait, say=print):
         run(pipeline, load.source(), say=print, loader_file_format=load.loader_file_format)
+        load.index_raw_tables(pipeline)
     loaded = ", ".join(
         f"{table} {rows:,}" for table, rows in sorted(extracted_rows(pipeline).items())
     )

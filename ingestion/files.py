@@ -677,6 +677,18 @@ class FilesLoad(Load):
             )
         return sorted({day for (name,) in rows if (day := day_of(name))})
 
+    def index_raw_tables(self, pipeline: dlt.Pipeline) -> None:
+        """An index on ``_dlt_load_id`` of each file table: files only ever add rows, so dbt
+        reads them incrementally by load (``stg_landing__events`` reads the loads newer than
+        its own), which without it scans every row ever loaded on every build."""
+        with pipeline.sql_client() as client:
+            existing = _existing_tables(client)
+            for table in (kind.table for kind in self.file_kinds() if kind.table in existing):
+                client.execute_sql(
+                    f"create index if not exists {client.escape_column_name(table + '__load_id')}"
+                    f" on {client.make_qualified_table_name(table)} (_dlt_load_id)"
+                )
+
     def reconciled_tables(self) -> list[str]:
         return [kind.table for kind in self.file_kinds()]
 

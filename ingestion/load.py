@@ -183,6 +183,11 @@ class Load(ABC):
         """The source that loads exactly the given days again, replacing what they loaded."""
         raise NotImplementedError(f"{self.name} cannot reload days")
 
+    def index_raw_tables(self, pipeline: dlt.Pipeline) -> None:
+        """Create the indexes dlt does not, on the raw tables a run of ``pipeline`` wrote; run
+        after each load (a no-op once they exist). None by default."""
+        return None
+
     def pipeline(
         self,
         warehouse: WarehouseSettings | None = None,

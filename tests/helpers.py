@@ -162,10 +162,12 @@ def pipeline_for(server: ThrowawayServer, load: Load):
 
 
 def load(server: ThrowawayServer, name: str, api_url: str | None = None, **config: Any):
-    """Run one load of the registry into ``server``; the rows extracted per table."""
+    """Run one load of the registry into ``server`` as ``python -m ingestion`` does; the rows
+    extracted per table."""
     configured = loads_for(server, api_url)[name]
     pipeline = pipeline_for(server, configured)
     run(pipeline, configured.source(**config), loader_file_format=configured.loader_file_format)
+    configured.index_raw_tables(pipeline)
     return extracted_rows(pipeline)
 
 

@@ -57,6 +57,19 @@ def test_duplicates_are_loaded_as_delivered(shop_with):
     assert rejected_lines(server) == 0
 
 
+def test_every_file_table_is_indexed_by_load_for_dbt_to_read_only_new_loads(shop_with):
+    server = shop_with()
+    load_landing(server)
+    load_landing(server)  # the index is made once
+
+    indexed = query(
+        server,
+        "select tablename, indexdef from pg_indexes"
+        " where schemaname = 'raw_landing' and indexdef ~ '[(]_dlt_load_id[)]$'",
+    )
+    assert sorted(table for table, _ in indexed) == ["events", "marketing_spend"]
+
+
 def test_unknown_event_types_are_loaded_as_delivered(shop_with):
     server = shop_with(unknown_event_type_rate=0.2)
     load_landing(server)

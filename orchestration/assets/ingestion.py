@@ -99,6 +99,7 @@ def load_assets(load: Load) -> AssetsDefinition:
                     yield from days_materialized(
                         context.selected_asset_keys, load.days_loaded(pipeline, load_ids)
                     )
+            load.index_raw_tables(pipeline)
 
     return raw_tables
 
