@@ -43,6 +43,15 @@ CASES = {
         "select current_timestamp as loaded_at,"
         " timestamp '2000-01-01 00:00:00' as loaded_long_ago\n"
     ),
+    # dlt's load ids: the newest, one 2.8 hours before it, one 11.6 days before it.
+    "models/generic_test_cases/case_events_null_in_an_old_load.sql": (
+        "select * from (values ('e1', '1764000000.5'), ('e2', '1763990000.1'),"
+        " (null, '1763000000.1')) as events (event_id, _dlt_load_id)\n"
+    ),
+    "models/generic_test_cases/case_events_null_in_a_recent_load.sql": (
+        "select * from (values ('e1', '1764000000.5'), (null, '1763990000.1'),"
+        " ('e3', '1763000000.1')) as events (event_id, _dlt_load_id)\n"
+    ),
     "models/generic_test_cases/_generic_test_cases.yml": """
 version: 2
 
@@ -132,19 +141,44 @@ models:
             compare_field: valid_from
             datepart: day
             interval: 1
+
+  - name: case_events_null_in_an_old_load
+    columns:
+      - name: event_id
+        data_tests:
+          - not_null:
+              name: passes_not_null_on_recent_loads
+              config: {where: "__recent_loads__"}
+
+  - name: case_events_null_in_a_recent_load
+    columns:
+      - name: event_id
+        data_tests:
+          - not_null:
+              name: fails_not_null_on_recent_loads
+              config: {where: "__recent_loads__"}
 """,
 }
 
 
 @pytest.fixture(scope="module")
-def outcomes(warehouse, tmp_path_factory) -> dict[str, str]:
+def project(warehouse, tmp_path_factory):
+    """A copy of the project with the cases, built."""
+    project = project_copy(tmp_path_factory.mktemp("generic-tests"), CASES)
+    run = run_dbt_in_copy(project, "run", "--select", "path:models/generic_test_cases")
+    assert run.returncode == 0, run.stdout[-3000:]
+    return project
+
+
+@pytest.fixture(scope="module")
+def outcomes(project) -> dict[str, str]:
     """Each case's test name and status after ``dbt run`` and ``dbt test`` of the cases (not
     ``build``: a failing case would skip the models built after it)."""
-    project = project_copy(tmp_path_factory.mktemp("generic-tests"), CASES)
-    cases = ("--select", "path:models/generic_test_cases")
-    run = run_dbt_in_copy(project, "run", *cases)
-    assert run.returncode == 0, run.stdout[-3000:]
-    run_dbt_in_copy(project, "test", *cases)
+    run_dbt_in_copy(project, "test", "--select", "path:models/generic_test_cases")
+    return statuses_of_tests(project)
+
+
+def statuses_of_tests(project) -> dict[str, str]:
     results = json.loads((project.parent / "target" / "run_results.json").read_text())
     return {
         result["unique_id"].split(".")[2]: result["status"]
@@ -171,6 +205,7 @@ def test_every_case_has_run(outcomes):
         "mutually_exclusive_ranges",
         "recency",
         "keeps_up_with",
+        "not_null_on_recent_loads",
     ],
 )
 def test_the_test_passes_on_rows_that_keep_its_rule(outcomes, test_name):
@@ -190,7 +225,20 @@ def test_the_test_passes_on_rows_that_keep_its_rule(outcomes, test_name):
         "mutually_exclusive_ranges_overlapping",
         "recency",
         "keeps_up_with",
+        "not_null_on_recent_loads",
     ],
 )
 def test_the_test_fails_on_rows_that_break_its_rule(outcomes, test_name):
     assert outcomes[f"fails_{test_name}"] == "fail"
+
+
+@pytest.mark.parametrize(
+    "how",
+    [("test", "--vars", "{test_all_rows: true}"), ("build", "--full-refresh")],
+    ids=["test_all_rows", "full_refresh"],
+)
+def test_a_test_on_recent_loads_checks_every_load_when_asked(outcomes, project, how):
+    command, *options = how
+    run_dbt_in_copy(project, command, "--select", "case_events_null_in_an_old_load", *options)
+
+    assert statuses_of_tests(project)["passes_not_null_on_recent_loads"] == "fail"
