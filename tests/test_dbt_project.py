@@ -39,7 +39,10 @@ INCREMENTAL_MODELS = (
     "staging.stg_landing__events",
     "intermediate.int_events_sessionised",
     "intermediate.int_events_rejected",
+    "intermediate.int_payments_enriched",
+    "intermediate.int_orders_enriched",
     "marts.fct_orders",
+    "marts.fct_order_items",
     "marts.fct_daily_activity",
 )
 

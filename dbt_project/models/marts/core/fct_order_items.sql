@@ -1,3 +1,16 @@
+-- Incremental: a build re-reads the lines of the orders that changed (order, items, payment or
+-- refunds) since `lookback_days` (default 3) before the newest change here, and replaces each
+-- such order's lines (delete+insert on order_id), as fct_orders replaces its orders.
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['order_id']}],
+    )
+}}
+
 with
 
 order_items as (
@@ -9,6 +22,10 @@ order_items as (
 orders as (
 
     select * from {{ ref('int_orders_enriched') }}
+
+    {% if is_incremental() %}
+        where last_changed_at >= {{ lookback_start('last_changed_at') }}
+    {% endif %}
 
 ),
 
@@ -25,7 +42,8 @@ final as (
         order_items.line_total,
         orders.is_revenue_recognised,
         orders.ordered_at,
-        orders.ordered_date
+        orders.ordered_date,
+        orders.last_changed_at
 
     from order_items
 
