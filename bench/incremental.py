@@ -7,13 +7,14 @@ work.
 On a throwaway embedded server: the shop generated for ``--days`` days, loaded (``python -m
 ingestion``) and built (``dbt build``); then one more day generated and loaded. Then, on the same
 data, side by side: the daily refresh (``dbt build``, incremental) and a full rebuild (``dbt build
---full-refresh``), alternating, ``--repeat`` times each; between two refreshes the incremental
-models are put back as the first build left them (a copy taken before), so every refresh does the
-same work. The refresh's tests on events check the new day's load (a daily build's check the
-last three days' loads; here the days before came in one load). Prints each build's time, the
-models that took longest in each, and the ratio refresh / full rebuild against the goal (issue
-16: at most 0.05 at the large scale); and, as the end-to-end figures at that scale, the initial
-load's rate, the database's size and the largest memory any load or dbt command used.
+--full-refresh``), alternating, ``--repeat`` times each; before every refresh but the first the
+incremental models are put back as the first build left them (a copy taken before), so every
+refresh does the same work. The refresh's tests on events check the new day's load (a daily
+build's check the last three days' loads; here the days before came in one load). Prints each
+build's time, the models that took longest in each, and the ratio refresh / full rebuild against
+the goal (issue 16: at most 0.05 at the large scale); and, as the end-to-end figures at that
+scale, the initial load's rate, the database's size and the largest memory any load or dbt
+command used.
 """
 
 from __future__ import annotations
@@ -87,7 +88,10 @@ def restore_copies(env: dict[str, str]) -> None:
     statements = []
     for relation in INCREMENTAL:
         copy = relation.replace(".", "__")
-        statements.append(f"truncate {relation}; insert into {relation} table bench_copy.{copy}")
+        statements.append(
+            f"truncate {relation}; insert into {relation} table bench_copy.{copy};"
+            f" analyze {relation}"
+        )
     psql(env, ";".join(statements))
 
 
@@ -155,7 +159,9 @@ def main() -> None:
         newest_load = ["--vars", "{test_lookback_days: 0}"]
         for round_number in range(1, args.repeat + 1):
             for kind, extra in (("refresh", newest_load), ("full rebuild", ["--full-refresh"])):
-                if kind == "refresh":
+                # The first refresh finds the tables as the first build left them; later ones
+                # as restored (and analysed, as autovacuum would have by the next day).
+                if kind == "refresh" and round_number > 1:
                     restore_copies(env)
                 seconds = timed(
                     [str(BIN / "dbt"), "build", *extra], env, DBT_PROJECT_DIR, logs / kind
