@@ -76,6 +76,16 @@ def test_raw_orders_hold_every_source_order(loaded):
     assert table_counts(loaded)["raw_shop.orders"] == source_orders
 
 
+def test_the_dagster_load_indexes_the_file_tables_by_load(loaded):
+    indexed = query(
+        loaded,
+        "select tablename from pg_indexes"
+        " where schemaname = 'raw_landing' and indexdef ~ '[(]_dlt_load_id[)]$'",
+    )
+
+    assert sorted(table for (table,) in indexed) == ["events", "marketing_spend"]
+
+
 def test_dagster_records_dlt_row_counts(loaded, first_run):
     materializations = {
         event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
